@@ -1,0 +1,40 @@
+# nnx: `make help` lists the targets.
+PYTHON ?= python3
+EXP ?= mcp_seven_segment
+ARGS ?=
+export PYTHONHASHSEED := 0
+
+.PHONY: help install test test-full demo run sweep bench lint clean
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install:  ## install nnx (editable) with torch pinned and the dev tools
+	$(PYTHON) -m pip install torch==2.14.1 torchvision==0.29.1
+	$(PYTHON) -m pip install -e ".[dev]"
+
+test:  ## the fast test suite (a few minutes on 2 cores)
+	$(PYTHON) -m pytest
+
+test-full:  ## every test, the slow real-data ones too
+	$(PYTHON) -m pytest -m "slow or not slow"
+
+demo:  ## a handful of quick real runs and one sweep
+	nnx run experiment=mcp_seven_segment
+	nnx run -m experiment=mcp_seven_segment model=mcp_single,mcp_two_layer,mcp_two_layer_exact
+
+run:  ## one run: make run EXP=adaline_iris ARGS="optim.lr=0.001"
+	nnx run experiment=$(EXP) $(ARGS)
+
+sweep:  ## one sweep: make sweep EXP=madaline_moons ARGS="model.hidden=3,5,8"
+	nnx run -m experiment=$(EXP) $(ARGS)
+
+bench:  ## speed benchmarks, printing ratios measured in one run
+	$(PYTHON) -m benchmarks
+
+lint:  ## ruff
+	$(PYTHON) -m ruff check src tests benchmarks
+
+clean:  ## remove outputs and caches
+	rm -rf outputs multirun .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""nnx speed benchmarks (`make bench` / `python -m benchmarks`): each prints times and ratios from one run."""

@@ -1,0 +1,6 @@
+"""Run every benchmark in turn."""
+
+from benchmarks import startup
+
+for bench in (startup,):
+    bench.main()

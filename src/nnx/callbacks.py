@@ -1,0 +1,44 @@
+"""Hydra callback that keeps a sweep's summary.csv / summary.md up to date, for every launcher and sweeper.
+
+It reads each job's files from disk, so jobs run in other processes (joblib, submitit) are summarised alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger("nnx")
+
+# Set after a multirun: how many jobs did not finish (read by the CLI to choose its exit code).
+FAILED_JOBS: list[str] = []
+
+
+class SweepSummary(Callback):
+    def on_job_end(self, config: DictConfig, job_return, **kwargs) -> None:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            self._write(Path(config.hydra.sweep.dir), final=False)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        self._write(Path(config.hydra.sweep.dir), final=True)
+
+    def _write(self, sweep_dir: Path, final: bool) -> None:
+        from nnx.report.summary import collect, write_summary
+
+        if not sweep_dir.is_dir():
+            return
+        try:
+            out = write_summary(sweep_dir)
+        except Exception as err:  # a summary problem must never cost the sweep its results
+            log.warning("could not write the sweep summary: %s", err)
+            return
+        if final:
+            rows = collect(sweep_dir)[0]
+            FAILED_JOBS[:] = [r["job"] for r in rows if r.get("status") not in ("ok", "diverged")]
+            log.info("sweep summary: %s (%d jobs, %d failed)", out, len(rows), len(FAILED_JOBS))

@@ -1,0 +1,138 @@
+"""`nnx run|list|report`: the one command. `list` and `report` never import torch."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+USAGE = """usage: nnx run experiment=NAME [Hydra overrides...]    run one experiment (-m for a sweep)
+       nnx list                                      the experiments, their descriptions and data
+       nnx report PATH [--readme]                    rebuild report.md (run) or summary.md (sweep)"""
+
+HYDRA_INFO_FLAGS = ("-h", "--help", "--hydra-help", "-i", "--info", "-sc", "--shell-completion", "--version")
+
+
+def conf_dir() -> Path:
+    """conf/ beside src/ in a checkout (the usual editable install), or NNX_CONF_DIR."""
+    if os.environ.get("NNX_CONF_DIR"):
+        return Path(os.environ["NNX_CONF_DIR"]).resolve()
+    return Path(__file__).resolve().parents[2] / "conf"
+
+
+def experiments() -> dict[str, dict]:
+    """name -> {description, source}, read from conf/experiment/*.yaml without composing anything."""
+    from omegaconf import OmegaConf
+
+    found = {}
+    for path in sorted((conf_dir() / "experiment").glob("*.yaml")):
+        raw = OmegaConf.load(path)
+        found[path.stem] = {"description": raw.get("description", ""), "source": raw.get("source", "")}
+    return found
+
+
+def cmd_list() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="nnx experiments", show_lines=False)
+    for column in ("experiment", "description", "data"):
+        table.add_column(column, overflow="fold")
+    for name, info in experiments().items():
+        table.add_row(name, info["description"], info["source"])
+    Console().print(table)
+    return 0
+
+
+def fail_with_names(message: str) -> int:
+    names = "\n".join(f"  {name:22s} {info['description']}" for name, info in experiments().items())
+    print(f"nnx: error: {message}\nvalid experiments:\n{names}\nexample: nnx run experiment=mcp_seven_segment",
+          file=sys.stderr)
+    return 2
+
+
+def check_experiment_arg(args: list[str]) -> int | None:
+    """Exit code 2 with the valid names when the experiment is missing or unknown; None when fine."""
+    if any(arg in HYDRA_INFO_FLAGS or arg.startswith("--shell-completion") for arg in args):
+        return None
+    chosen = [m.group(1) for arg in args if (m := re.fullmatch(r"\+{0,2}experiment=(.*)", arg))]
+    if not chosen:
+        return fail_with_names("no experiment given")
+    value = chosen[-1]
+    if re.search(r"[()*?\[\]]", value):  # a sweep function such as glob(*): Hydra expands it
+        return None
+    unknown = [name for name in value.split(",") if name not in experiments()]
+    return fail_with_names(f"unknown experiment {', '.join(map(repr, unknown))}") if unknown else None
+
+
+def cmd_run(args: list[str]) -> int:
+    code = check_experiment_arg(args)
+    if code is not None:
+        return code
+    import hydra
+    from omegaconf import DictConfig
+
+    from nnx import callbacks
+
+    @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
+    def hydra_main(cfg: DictConfig) -> str:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        from nnx.runner import execute
+
+        hydra_cfg = HydraConfig.get()
+        return execute(cfg, Path(hydra_cfg.runtime.output_dir), hydra_cfg.mode == RunMode.MULTIRUN)
+
+    sys.argv = ["nnx run", *args]
+    hydra_main()
+    if callbacks.FAILED_JOBS:
+        print(f"nnx: error: {len(callbacks.FAILED_JOBS)} sweep job(s) failed: {', '.join(callbacks.FAILED_JOBS)} "
+              "(see summary.md)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_report(args: list[str]) -> int:
+    from nnx.errors import NnxError
+    from nnx.report.readme import update_readme
+    from nnx.report.run_report import build_run_report
+    from nnx.report.summary import job_dirs, write_summary
+
+    paths = [arg for arg in args if not arg.startswith("--")]
+    if len(paths) != 1:
+        print(USAGE, file=sys.stderr)
+        return 2
+    path = Path(paths[0])
+    try:
+        if (path / "metrics.json").is_file():
+            out = build_run_report(path)
+        elif path.is_dir() and job_dirs(path):
+            out = write_summary(path)
+        else:
+            raise NnxError(f"{path} is neither a run folder (metrics.json) nor a sweep folder (job folders)")
+        print(f"wrote {out}")
+        if "--readme" in args:
+            print(f"updated {update_readme(path)}")
+    except NnxError as err:
+        print(f"nnx: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        sys.exit(0 if argv else 2)
+    command, rest = argv[0], argv[1:]
+    commands = {"run": cmd_run, "list": lambda _: cmd_list(), "report": cmd_report}
+    if command not in commands:
+        print(f"nnx: error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(commands[command](rest))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Models: from-scratch learners and torch modules, each registered in `nnx.registry.MODELS`."""

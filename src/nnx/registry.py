@@ -1,0 +1,82 @@
+"""One small generic registry: `@REG.register("name", schema=Dataclass)` and `REG.build(cfg, **extra)`.
+
+A schema is a dataclass of the component's config keys; `build` validates `cfg` against it (unknown key or wrong
+type -> NnxError naming the key) and calls the factory with the validated keys as keyword arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from nnx.errors import NnxError
+
+
+@dataclasses.dataclass
+class Entry:
+    factory: Callable[..., Any]
+    schema: type | None
+
+
+class Registry:
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, schema: type | None = None):
+        def wrap(factory):
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            self._entries[name] = Entry(factory, schema)
+            return factory
+
+        return wrap
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def get(self, name: str) -> Entry:
+        if name not in self._entries:
+            raise NnxError(f"unknown {self.kind} {name!r}", fix=f"choose one of: {', '.join(self.names())}")
+        return self._entries[name]
+
+    def validate(self, cfg: DictConfig | dict, where: str | None = None) -> dict:
+        """Check `cfg` (with its `name`) against the entry's schema; return the keyword arguments."""
+        cfg = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+        entry = self.get(cfg.name)
+        params = OmegaConf.to_container(cfg, resolve=True)
+        params.pop("name")
+        if entry.schema is None:
+            return params
+        return validate_against(entry.schema, params, where or self.kind)
+
+    def build(self, cfg: DictConfig | dict, **extra) -> Any:
+        cfg = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+        params = self.validate(cfg)
+        return self.get(cfg.name).factory(**params, **extra)
+
+
+def validate_against(schema: type, params: dict, where: str) -> dict:
+    """Merge `params` into a structured config of `schema`: one clear line for a bad key or type."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), params)
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", "") or ""
+        message = str(err).splitlines()[0]
+        where = ".".join(part for part in (where, str(key)) if part)
+        raise NnxError(f"invalid config value {where}: {message}") from None
+    return OmegaConf.to_container(merged, resolve=True)
+
+
+# The registries every part of nnx registers into (filled when the defining modules are imported).
+EXPERIMENTS = Registry("experiment")
+DATASETS = Registry("dataset")
+MODELS = Registry("model")
+OPTIMIZERS = Registry("optimizer")
+LOSSES = Registry("loss")

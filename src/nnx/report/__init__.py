@@ -1,0 +1,1 @@
+"""Figures, tables and markdown reports, built from what a run wrote to disk (no torch import)."""

@@ -1,0 +1,46 @@
+"""Refresh the results block of experiments/<name>/README.md from a run or sweep folder on disk."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from nnx.errors import NnxError
+from nnx.fileio import write_text_atomic
+from nnx.report.markdown import markdown_table
+from nnx.report.run_report import metrics_beside_reference, read_config, read_metrics
+from nnx.report.summary import job_dirs
+
+START, END = "<!-- nnx:results -->", "<!-- /nnx:results -->"
+
+
+def results_block(folder: Path) -> tuple[str, str]:
+    """(experiment name, markdown) for a run folder or a sweep folder."""
+    if (folder / "metrics.json").is_file():
+        cfg = read_config(folder)
+        rows = metrics_beside_reference(read_metrics(folder), cfg.get("reference") or {})
+        return cfg["name"], markdown_table(rows)
+    summary = folder / "summary.md"
+    if not summary.is_file():
+        raise NnxError(f"{folder} has no summary.md", fix=f"run `nnx report {folder}` first")
+    body = summary.read_text().split("\n", 1)[1].strip()
+    body = re.sub(r"!\[comparison\]\(comparison.png\)", "", body)
+    return read_config(job_dirs(folder)[0])["name"], body
+
+
+def update_readme(folder: Path, root: Path | None = None) -> Path:
+    from nnx.cli import conf_dir
+
+    folder = Path(folder)
+    name, block = results_block(folder)
+    readme = (root or conf_dir().parent) / "experiments" / name / "README.md"
+    if not readme.is_file():
+        raise NnxError(f"{readme} does not exist")
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise NnxError(f"{readme} has no results block", fix=f"add the lines {START} and {END}")
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    stamp = f"_Measured by `{' '.join(['nnx report', str(folder.name), '--readme'])}` from `{folder}`._"
+    write_text_atomic(readme, f"{head}{START}\n{stamp}\n\n{block}\n{END}{tail}")
+    return readme

@@ -1,0 +1,150 @@
+"""summary.csv / summary.md (and a comparison plot) for a sweep folder, from each job's files on disk."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import statistics
+from pathlib import Path
+
+from nnx.fileio import write_text_atomic
+from nnx.report.markdown import markdown_table
+from nnx.report.run_report import BOOKKEEPING, read_config, read_metrics, read_overrides
+
+HIDDEN_IN_MARKDOWN = ("experiment", "device", "git_commit")
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    jobs = [p for p in Path(sweep_dir).iterdir() if p.is_dir() and (p / ".hydra").is_dir()]
+    return sorted(jobs, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name))
+
+
+def parse_override(text: str) -> tuple[str, str]:
+    key, _, value = text.partition("=")
+    return key.lstrip("+~"), value
+
+
+def collect(sweep_dir: Path) -> tuple[list[dict], list[str], dict]:
+    """One row per job (job, overrides..., status, duration_s, metrics...), the override keys, a job config."""
+    rows, override_keys, config = [], [], {}
+    for job in job_dirs(sweep_dir):
+        overrides = dict(parse_override(o) for o in read_overrides(job))
+        override_keys += [key for key in overrides if key not in override_keys]
+        try:
+            metrics = read_metrics(job)
+        except Exception:  # a job killed before it wrote anything
+            metrics = {"status": "missing"}
+        config = config or read_config(job)
+        rows.append({"job": job.name, **overrides, **metrics})
+    return rows, override_keys, config
+
+
+def varying(rows: list[dict], keys: list[str]) -> list[str]:
+    return [key for key in keys if len({str(row.get(key)) for row in rows}) > 1]
+
+
+def metric_columns(rows: list[dict], skip: list[str]) -> list[str]:
+    columns = []
+    for row in rows:
+        columns += [k for k in row if k not in columns and k not in skip and k not in BOOKKEEPING]
+    return columns
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def seed_means(rows: list[dict], override_keys: list[str], metrics: list[str]) -> list[dict]:
+    """Mean and std over seeds of each group of jobs that differ only in `seed`."""
+    group_keys = [key for key in override_keys if key != "seed"]
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        if row.get("status") in ("ok", "diverged"):
+            groups.setdefault(tuple(str(row.get(k)) for k in group_keys), []).append(row)
+    out = []
+    for key, members in groups.items():
+        line = dict(zip(group_keys, key)) | {"n_seeds": len(members)}
+        for metric in metrics:
+            values = [m[metric] for m in members if is_number(m.get(metric))]
+            if values:
+                line[f"{metric} mean"] = statistics.fmean(values)
+                line[f"{metric} std"] = statistics.pstdev(values) if len(values) > 1 else 0.0
+        out.append(line)
+    return out
+
+
+def collapse_groups(rows: list[dict], metrics: list[str]) -> tuple[list[dict], list[str]]:
+    """When each job reports one metric group (`mcp_single/...` in one job, `mcp_two_layer/...` in the next),
+    show one `group` column and the metric names without their prefix, instead of a sparse table."""
+    groups = [{m.rpartition("/")[0] for m in metrics if m in row} for row in rows]
+    if not all(len(g) == 1 and "" not in g for g in groups) or len(set.union(*groups)) < 2:
+        return rows, metrics
+    out, short = [], []
+    for row, (group,) in zip(rows, groups):
+        kept = {k: v for k, v in row.items() if k not in metrics}
+        named = {m.rpartition("/")[2]: row[m] for m in metrics if m in row}
+        short += [m for m in named if m not in short]
+        out.append(kept | {"group": group} | named)
+    return out, ["group", *short]
+
+
+def plot_comparison(sweep_dir: Path, rows: list[dict], key: str, metrics: list[str]) -> Path | None:
+    ok_rows = [row for row in rows if row.get("status") in ("ok", "diverged")]
+    metrics = [m for m in metrics if any(is_number(row.get(m)) for row in ok_rows)]
+    if not ok_rows or not metrics:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [str(row.get(key)) for row in ok_rows]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.6), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        values = [row.get(metric) if is_number(row.get(metric)) else 0 for row in ok_rows]
+        bars = ax.bar(range(len(labels)), values, color="tab:blue", tick_label=labels)
+        ax.bar_label(bars, fmt="%.3g", fontsize=8)
+        ax.set_title(metric)
+        ax.set_xlabel(key)
+        ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    out = Path(sweep_dir) / "comparison.png"
+    fig.savefig(out.with_name(f".{out.stem}.{os.getpid()}.png"), dpi=110)
+    os.replace(out.with_name(f".{out.stem}.{os.getpid()}.png"), out)
+    plt.close(fig)
+    return out
+
+
+def write_summary(sweep_dir: Path) -> Path:
+    sweep_dir = Path(sweep_dir)
+    rows, override_keys, config = collect(sweep_dir)
+    metrics = metric_columns(rows, ["job", *override_keys])
+    columns = ["job", *override_keys, "status", "duration_s", *metrics, "error"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(sweep_dir / "summary.csv", buffer.getvalue())
+    name = config.get("name", sweep_dir.parent.parent.name)
+    failed = [row for row in rows if row.get("status") not in ("ok", "diverged")]
+    lines = [f"# {name}: sweep of {len(rows)} jobs ({len(rows) - len(failed)} finished, {len(failed)} failed)", ""]
+    shown_rows, shown_metrics = collapse_groups(rows, metrics)
+    shown = ["job", *override_keys, "status", "duration_s", *shown_metrics] + (["error"] if failed else [])
+    shown = [c for c in shown if c not in HIDDEN_IN_MARKDOWN]
+    lines += [markdown_table(shown_rows, shown), ""]
+    if "seed" in varying(rows, override_keys) and len(override_keys) >= 1:
+        lines += ["## Mean over seeds", "", markdown_table(seed_means(rows, override_keys, metrics)), ""]
+    reference = config.get("reference") or {}
+    if reference:
+        reference_rows = [{"metric": key, "reference": value} for key, value in reference.items()]
+        lines += ["## Reference numbers", "", markdown_table(reference_rows), ""]
+    changing = varying(rows, override_keys)
+    primary = config.get("primary_metric")
+    if len(changing) == 1:
+        chosen = [m for m in shown_metrics if primary and (m == primary or m.endswith("/" + primary))]
+        if plot_comparison(sweep_dir, shown_rows, changing[0], chosen or shown_metrics[-1:]):
+            lines += ["## Comparison", "", "![comparison](comparison.png)", ""]
+    out = sweep_dir / "summary.md"
+    write_text_atomic(out, "\n".join(lines).rstrip() + "\n")
+    return out

@@ -1,0 +1,148 @@
+"""Runs one experiment inside its Hydra job: validate, seed, pick the device, call it, write metrics and report.
+
+Whatever happens, the run folder ends with metrics.json (status ok | failed | diverged) and report.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import os
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from nnx import console
+from nnx.errors import NnxError
+from nnx.fileio import write_json_atomic
+from nnx.registry import DATASETS, EXPERIMENTS, MODELS, OPTIMIZERS, validate_against
+from nnx.run import Run
+
+log = logging.getLogger("nnx")
+
+# Keys every config has (conf/config.yaml); an experiment's schema covers the rest of its top-level keys.
+COMMON_KEYS = ("name", "description", "source", "seed", "device", "smoke", "primary_metric", "reference", "paths")
+GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS, "optim": OPTIMIZERS}
+
+
+@dataclasses.dataclass
+class CommonConfig:
+    seed: int = 0
+    device: str = "auto"
+    smoke: bool = False
+
+
+def load_experiment(name: str):
+    """Import `nnx.experiments.<name>` (which registers it) and return its entry."""
+    try:
+        importlib.import_module(f"nnx.experiments.{name}")
+    except ModuleNotFoundError as err:
+        if err.name != f"nnx.experiments.{name}":
+            raise
+    return EXPERIMENTS.get(name)
+
+
+def validate(cfg: DictConfig, schema: type | None) -> None:
+    """Check types and keys of every part of the config before anything runs."""
+    validate_against(CommonConfig, {k: cfg.get(k) for k in ("seed", "device", "smoke")}, "")
+    for group, registry in GROUP_REGISTRIES.items():
+        part = cfg.get(group)
+        if isinstance(part, DictConfig) and part.get("name") in registry:
+            registry.validate(part, where=group)
+    if schema is not None:
+        skip = (*COMMON_KEYS, *GROUP_REGISTRIES)
+        rest = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in skip}
+        validate_against(schema, rest, "")
+
+
+def resolve_device(spec: str) -> str:
+    import torch
+
+    if spec == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        log.info("device: auto -> %s", device)
+        return device
+    if spec == "cpu":
+        return spec
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise NnxError(f"device={spec} asked for, but CUDA is not available here", fix="use device=auto or cpu")
+        index = int(spec.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise NnxError(f"device={spec}: only {torch.cuda.device_count()} CUDA device(s) here")
+        return spec
+    raise NnxError(f"device={spec!r} is not a device", fix="use auto, cpu, cuda or cuda:N")
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
+    """Run the experiment named by `cfg.name` into `run_dir`; return its status."""
+    from nnx.report.run_report import build_run_report
+
+    console.use_rich_logging()
+    console.print_config(cfg)
+    start = time.time()
+    run = Run(run_dir, device="?", seed=cfg.get("seed", 0), log=log)
+    error, user_error = None, False
+    try:
+        entry = load_experiment(cfg.name)
+        validate(cfg, entry.schema)
+        run.device = resolve_device(cfg.device)
+        seed_everything(cfg.seed)
+        entry.factory(cfg, run)
+    except NnxError as err:
+        error, user_error = str(err), True
+    except KeyboardInterrupt:
+        error = "interrupted (Ctrl-C)"
+    except Exception as err:
+        error = f"{type(err).__name__}: {err}"
+        (run_dir / "traceback.txt").write_text(traceback.format_exc())
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+    finally:
+        run.close()
+        status = "failed" if error else run.status
+        bookkeeping = {
+            "experiment": cfg.get("name"),
+            "status": status,
+            "duration_s": round(time.time() - start, 3),
+            "device": run.device,
+            "seed": cfg.get("seed"),
+            "git_commit": git_commit(),
+        }
+        if error:
+            bookkeeping["error"] = error.splitlines()[0][:500]
+        write_json_atomic(run_dir / "metrics.json", bookkeeping | run.metrics)
+        build_run_report(run_dir)
+    if error:
+        console.error(error, run_dir)
+        if not multirun:
+            sys.exit(2 if user_error else 1)
+    else:
+        log.info("%s: %s in %.1f s -> %s", cfg.name, status, time.time() - start, run_dir)
+    return status

@@ -1,0 +1,52 @@
+"""Shared fixtures: the `nnx` CLI in a subprocess, Hydra's compose API, small run folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+
+
+class Cli:
+    def __init__(self, out: Path):
+        self.out = out
+
+    def __call__(self, *args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+        full_env = os.environ | {"NNX_OUTPUT_DIR": str(self.out), "HYDRA_FULL_ERROR": "0"} | (env or {})
+        return subprocess.run([sys.executable, "-m", "nnx.cli", *args], capture_output=True, text=True,
+                              env=full_env, timeout=timeout, cwd=ROOT)
+
+    def run_dirs(self, experiment: str) -> list[Path]:
+        return sorted(p for p in (self.out / experiment).glob("20*") if p.is_dir())
+
+    def sweep_dirs(self, experiment: str) -> list[Path]:
+        return sorted((self.out / experiment / "multirun").glob("20*"))
+
+
+@pytest.fixture
+def cli(tmp_path) -> Cli:
+    return Cli(tmp_path / "outputs")
+
+
+def read_metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.fixture
+def compose():
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    def _compose(*overrides: str, hydra: bool = False):
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            return hydra_compose("config", overrides=list(overrides), return_hydra_config=hydra)
+
+    return _compose

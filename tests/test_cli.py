@@ -1,0 +1,113 @@
+"""The CLI end to end, in a subprocess, as a user types it."""
+
+import csv
+import json
+
+from conftest import read_metrics
+
+MCP = "experiment=mcp_seven_segment"
+TIMING = ("duration_s",)
+
+
+def test_run_writes_a_complete_run_folder(cli):
+    result = cli("run", MCP)
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = cli.run_dirs("mcp_seven_segment")
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"metrics.json", "report.md", "run.log", "digits.png", "outputs_128.png", ".hydra"} <= names
+    assert {"weights_mcp_single.png", "weights_mcp_two_layer_layer2.md"} <= names
+    metrics = read_metrics(run_dir)
+    assert metrics["status"] == "ok" and metrics["seed"] == 0 and metrics["device"] == "cpu"
+    assert metrics["mcp_two_layer/inputs_exact"] == 4 and metrics["mcp_two_layer_exact/inputs_exact"] == 128
+    assert all(isinstance(v, (int, float, str, bool)) or v is None for v in metrics.values())
+    report = (run_dir / "report.md").read_text()
+    assert "| mcp_two_layer/n_weights | 22 | 22 |" in report and "![digits](digits.png)" in report
+
+
+def test_same_seed_same_metrics(cli):
+    for _ in range(2):
+        assert cli("run", MCP, "seed=3").returncode == 0
+    first, second = (read_metrics(d) for d in cli.run_dirs("mcp_seven_segment"))
+    assert {k: v for k, v in first.items() if k not in TIMING} == {k: v for k, v in second.items() if k not in TIMING}
+
+
+def test_multirun_writes_one_summary_row_per_job(cli):
+    result = cli("run", "-m", MCP, "model=mcp_single,mcp_two_layer,mcp_two_layer_exact")
+    assert result.returncode == 0, result.stderr
+    (sweep,) = cli.sweep_dirs("mcp_seven_segment")
+    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    assert [r["model"] for r in rows] == ["mcp_single", "mcp_two_layer", "mcp_two_layer_exact"]
+    assert [r["status"] for r in rows] == ["ok"] * 3
+    assert rows[1]["mcp_two_layer/n_weights"] == "22"
+    summary = (sweep / "summary.md").read_text()
+    assert "| 1 | mcp_two_layer | ok |" in summary and (sweep / "comparison.png").is_file()
+
+
+def test_a_failing_job_does_not_stop_the_sweep(cli):
+    result = cli("run", "-m", MCP, "seed=0,not_a_number,2")
+    assert result.returncode != 0
+    assert "1 sweep job(s) failed" in result.stderr and "Traceback" not in result.stderr
+    (sweep,) = cli.sweep_dirs("mcp_seven_segment")
+    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
+    assert "seed" in rows[1]["error"] and "Integer" in rows[1]["error"]
+
+
+def test_no_or_unknown_experiment_lists_names_and_exits_2(cli):
+    for args in (("run",), ("run", "experiment=nope"), ("run", "-m", "experiment=mcp_seven_segment,nope")):
+        result = cli(*args)
+        assert result.returncode == 2
+        assert "mcp_seven_segment" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_inputs_give_one_clear_message(cli):
+    cases = {
+        ("foo.bar=1",): "Key 'foo' is not in struct",
+        ("seed=abc",): "invalid config value seed",
+        ("device=tpu",): "is not a device",
+        ("nets=[nope]",): "unknown model 'nope'",
+        ("model=nope",): "Could not find 'model/nope'",
+    }
+    for args, message in cases.items():
+        result = cli("run", MCP, *args)
+        assert result.returncode != 0, args
+        assert message in result.stderr + result.stdout, (args, result.stderr)
+        assert "Traceback" not in result.stderr, args
+
+
+def test_a_failed_run_keeps_its_folder(cli):
+    assert cli("run", MCP, "device=tpu").returncode == 2
+    (run_dir,) = cli.run_dirs("mcp_seven_segment")
+    metrics = read_metrics(run_dir)
+    assert metrics["status"] == "failed" and "tpu" in metrics["error"]
+    assert (run_dir / "report.md").is_file()
+
+
+def test_list_shows_experiments_without_importing_torch(cli):
+    result = cli("list")
+    assert result.returncode == 0 and "mcp_seven_segment" in result.stdout
+    import subprocess
+    import sys
+
+    probe = "import sys, nnx.cli; nnx.cli.cmd_list(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.stdout.strip().endswith("False")
+
+
+def test_report_rebuilds_run_and_sweep_files(cli):
+    assert cli("run", MCP).returncode == 0
+    assert cli("run", "-m", MCP, "model=mcp_single,mcp_two_layer").returncode == 0
+    (run_dir,), (sweep,) = cli.run_dirs("mcp_seven_segment"), cli.sweep_dirs("mcp_seven_segment")
+    (run_dir / "report.md").unlink()
+    (sweep / "summary.csv").unlink()
+    assert cli("report", str(run_dir)).returncode == 0 and (run_dir / "report.md").is_file()
+    assert cli("report", str(sweep)).returncode == 0 and (sweep / "summary.csv").is_file()
+    bad = cli("report", str(cli.out))
+    assert bad.returncode == 2 and "neither a run folder" in bad.stderr
+
+
+def test_hydra_flags_pass_through(cli):
+    result = cli("run", MCP, "--cfg", "job")
+    assert result.returncode == 0 and "name: mcp_seven_segment" in result.stdout
+    assert cli("run", "--help").returncode == 0
+    assert json.loads(json.dumps({"ok": True}))  # --help needs no experiment

@@ -1,0 +1,60 @@
+"""Reports and summaries are rebuilt from files on disk alone."""
+
+import json
+
+import pytest
+from omegaconf import OmegaConf
+
+from nnx.errors import NnxError
+from nnx.report.readme import END, START, update_readme
+from nnx.report.summary import collapse_groups, seed_means, write_summary
+
+
+def fake_job(sweep, num, overrides, metrics, reference=None):
+    job = sweep / str(num)
+    (job / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(overrides), job / ".hydra" / "overrides.yaml")
+    cfg = {"name": "demo", "primary_metric": "acc", "reference": reference or {"acc": 0.5}}
+    OmegaConf.save(OmegaConf.create(cfg), job / ".hydra" / "config.yaml")
+    if metrics is not None:
+        (job / "metrics.json").write_text(json.dumps(metrics))
+    return job
+
+
+def test_summary_with_seed_means_and_a_killed_job(tmp_path):
+    for i, (seed, acc) in enumerate([(0, 0.8), (1, 0.9), (2, 1.0)]):
+        fake_job(tmp_path, i, [f"seed={seed}"], {"status": "ok", "duration_s": 1.0, "acc": acc})
+    fake_job(tmp_path, 3, ["seed=3"], None)  # killed before metrics.json
+    summary = write_summary(tmp_path).read_text()
+    assert "sweep of 4 jobs (3 finished, 1 failed)" in summary
+    assert "| 3 | 3 | missing |" in summary
+    assert "## Mean over seeds" in summary and "| 3 | 0.9 | 0.0816 |" in summary
+    assert (tmp_path / "comparison.png").is_file() and "| acc | 0.5 |" in summary
+
+
+def test_seed_means_group_by_the_other_overrides():
+    rows = [{"seed": s, "lr": lr, "status": "ok", "acc": acc}
+            for s, lr, acc in [(0, 0.1, 0.5), (1, 0.1, 0.7), (0, 0.2, 0.9), (1, 0.2, 0.9)]]
+    means = seed_means(rows, ["lr", "seed"], ["acc"])
+    assert [(m["lr"], m["n_seeds"], m["acc mean"]) for m in means] == [("0.1", 2, 0.6), ("0.2", 2, 0.9)]
+
+
+def test_collapse_groups_only_when_each_job_has_one_group():
+    rows = [{"job": "0", "a/x": 1}, {"job": "1", "b/x": 2}]
+    collapsed, metrics = collapse_groups(rows, ["a/x", "b/x"])
+    assert metrics == ["group", "x"] and collapsed[1] == {"job": "1", "group": "b", "x": 2}
+    both = [{"a/x": 1, "b/x": 2}, {"a/x": 3, "b/x": 4}]
+    assert collapse_groups(both, ["a/x", "b/x"]) == (both, ["a/x", "b/x"])
+
+
+def test_readme_results_block_is_replaced(tmp_path):
+    run = fake_job(tmp_path / "runs", "r", [], {"status": "ok", "acc": 0.75})
+    readme = tmp_path / "experiments" / "demo" / "README.md"
+    readme.parent.mkdir(parents=True)
+    readme.write_text(f"# demo\n\n{START}\nold\n{END}\ntail\n")
+    update_readme(run, root=tmp_path)
+    text = readme.read_text()
+    assert "| acc | 0.75 | 0.5 |" in text and "old" not in text and text.endswith("tail\n")
+    readme.write_text("no block")
+    with pytest.raises(NnxError, match="no results block"):
+        update_readme(run, root=tmp_path)

@@ -26,7 +26,9 @@ from nnx.run import Run
 log = logging.getLogger("nnx")
 
 # Keys every config has (conf/config.yaml); an experiment's schema covers the rest of its top-level keys.
-COMMON_KEYS = ("name", "description", "source", "seed", "device", "smoke", "primary_metric", "reference", "paths")
+COMMON_KEYS = (
+    "name", "description", "source", "seed", "device", "smoke", "smoke_overrides", "primary_metric", "reference", "paths",
+)
 GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS, "optim": OPTIMIZERS}
 
 
@@ -45,6 +47,15 @@ def load_experiment(name: str):
         if err.name != f"nnx.experiments.{name}":
             raise
     return EXPERIMENTS.get(name)
+
+
+def apply_smoke(cfg: DictConfig) -> DictConfig:
+    """`smoke=true`: merge the experiment's `smoke_overrides` (tiny data, few epochs) over its config."""
+    if not cfg.get("smoke") or not cfg.get("smoke_overrides"):
+        return cfg
+    merged = OmegaConf.merge(cfg, cfg.smoke_overrides)
+    OmegaConf.set_struct(merged, True)
+    return merged
 
 
 def validate(cfg: DictConfig, schema: type | None) -> None:
@@ -111,6 +122,8 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
     error, user_error = None, False
     try:
         entry = load_experiment(cfg.name)
+        cfg = apply_smoke(cfg)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))  # what actually ran
         validate(cfg, entry.schema)
         run.device = resolve_device(cfg.device)
         seed_everything(cfg.seed)

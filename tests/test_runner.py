@@ -1,0 +1,24 @@
+import pytest
+from omegaconf import OmegaConf
+
+from nnx.errors import NnxError
+from nnx.runner import apply_smoke, resolve_device, validate
+
+
+def test_smoke_overrides_apply_only_when_smoke_is_on():
+    cfg = OmegaConf.create({"smoke": False, "smoke_overrides": {"trainer": {"epochs": 1}}, "trainer": {"epochs": 50}})
+    assert apply_smoke(cfg).trainer.epochs == 50
+    cfg.smoke = True
+    assert apply_smoke(cfg).trainer.epochs == 1
+
+
+def test_device_choice():
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") in ("cpu", "cuda")
+    with pytest.raises(NnxError, match="not a device"):
+        resolve_device("tpu")
+
+
+def test_validate_checks_common_keys():
+    with pytest.raises(NnxError, match="seed"):
+        validate(OmegaConf.create({"seed": "x", "device": "cpu", "smoke": False}), None)

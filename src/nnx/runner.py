@@ -27,7 +27,8 @@ log = logging.getLogger("nnx")
 
 # Keys every config has (conf/config.yaml); an experiment's schema covers the rest of its top-level keys.
 COMMON_KEYS = (
-    "name", "description", "source", "seed", "device", "smoke", "smoke_overrides", "primary_metric", "reference", "paths",
+    "name", "description", "source", "seed", "device", "smoke", "smoke_overrides",
+    "primary_metric", "reference", "paths",
 )
 GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS, "optim": OPTIMIZERS}
 

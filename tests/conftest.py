@@ -45,8 +45,11 @@ def compose():
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
+    from nnx.cli import experiment_groups
+
     def _compose(*overrides: str, hydra: bool = False):
+        overrides = experiment_groups(list(overrides))  # as `nnx run` does
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            return hydra_compose("config", overrides=list(overrides), return_hydra_config=hydra)
+            return hydra_compose("config", overrides=overrides, return_hydra_config=hydra)
 
     return _compose

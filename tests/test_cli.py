@@ -111,3 +111,22 @@ def test_hydra_flags_pass_through(cli):
     assert result.returncode == 0 and "name: mcp_seven_segment" in result.stdout
     assert cli("run", "--help").returncode == 0
     assert json.loads(json.dumps({"ok": True}))  # --help needs no experiment
+
+
+def test_experiment_groups_and_glob_over_them(cli, tmp_path):
+    """conf/experiment_groups/<name>/variant/*.yaml: `variant=glob(*)` sweeps exactly that experiment's variants."""
+    import shutil
+
+    from conftest import CONF
+
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    variants = conf / "experiment_groups" / "mcp_seven_segment" / "variant"
+    variants.mkdir(parents=True, exist_ok=True)
+    for name, net in (("one", "mcp_single"), ("two", "mcp_two_layer"), ("three", "mcp_two_layer_exact")):
+        (variants / f"{name}.yaml").write_text(f"# @package _global_\nnets: [{net}]\n")
+    result = cli("run", "-m", MCP, "+variant=glob(*,exclude=three)", env={"NNX_CONF_DIR": str(conf)})
+    assert result.returncode == 0, result.stderr
+    (sweep,) = cli.sweep_dirs("mcp_seven_segment")
+    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    assert [(r["variant"], r.get("mcp_single/n_weights")) for r in rows] == [("one", "28"), ("two", "")]

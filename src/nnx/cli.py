@@ -52,14 +52,41 @@ def fail_with_names(message: str) -> int:
     return 2
 
 
+def chosen_experiment(args: list[str]) -> str | None:
+    """The value of the last `experiment=` override, as typed (may be a sweep: `a,b` or `glob(*)`)."""
+    chosen = [m.group(1) for arg in args if (m := re.fullmatch(r"\+{0,2}experiment=(.*)", arg))]
+    return chosen[-1] if chosen else None
+
+
+def experiment_groups(args: list[str]) -> list[str]:
+    """Config groups that belong to one experiment (conf/experiment_groups/<name>/, e.g. its `variant/` options)
+    join Hydra's search path when that experiment is chosen. Hydra's sweeper cannot see such groups, so a
+    `group=glob(...)` over one of them is expanded here into the explicit list of that experiment's options."""
+    folder = conf_dir() / "experiment_groups" / str(chosen_experiment(args))
+    if not folder.is_dir() or any(arg.startswith("hydra.searchpath") for arg in args):
+        return args
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import Glob
+
+    expanded = []
+    for arg in args:
+        key, _, value = arg.partition("=")
+        group = folder / key.lstrip("+")
+        if value.startswith("glob(") and group.is_dir():
+            glob = OverridesParser.create().parse_override(arg).value()
+            if isinstance(glob, Glob):
+                arg = f"{key}={','.join(glob.filter(sorted(p.stem for p in group.glob('*.yaml'))))}"
+        expanded.append(arg)
+    return [*expanded, f"hydra.searchpath=[file://{folder}]"]
+
+
 def check_experiment_arg(args: list[str]) -> int | None:
     """Exit code 2 with the valid names when the experiment is missing or unknown; None when fine."""
     if any(arg in HYDRA_INFO_FLAGS or arg.startswith("--shell-completion") for arg in args):
         return None
-    chosen = [m.group(1) for arg in args if (m := re.fullmatch(r"\+{0,2}experiment=(.*)", arg))]
-    if not chosen:
+    value = chosen_experiment(args)
+    if value is None:
         return fail_with_names("no experiment given")
-    value = chosen[-1]
     if re.search(r"[()*?\[\]]", value):  # a sweep function such as glob(*): Hydra expands it
         return None
     unknown = [name for name in value.split(",") if name not in experiments()]
@@ -85,7 +112,7 @@ def cmd_run(args: list[str]) -> int:
         hydra_cfg = HydraConfig.get()
         return execute(cfg, Path(hydra_cfg.runtime.output_dir), hydra_cfg.mode == RunMode.MULTIRUN)
 
-    sys.argv = ["nnx run", *args]
+    sys.argv = ["nnx run", *experiment_groups(args)]
     hydra_main()
     if callbacks.FAILED_JOBS:
         print(f"nnx: error: {len(callbacks.FAILED_JOBS)} sweep job(s) failed: {', '.join(callbacks.FAILED_JOBS)} "

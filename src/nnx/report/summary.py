@@ -78,7 +78,7 @@ def collapse_groups(rows: list[dict], metrics: list[str]) -> tuple[list[dict], l
     """When each job reports one metric group (`mcp_single/...` in one job, `mcp_two_layer/...` in the next),
     show one `group` column and the metric names without their prefix, instead of a sparse table."""
     groups = [{m.rpartition("/")[0] for m in metrics if m in row} for row in rows]
-    if not all(len(g) == 1 and "" not in g for g in groups) or len(set.union(*groups)) < 2:
+    if not rows or not all(len(g) == 1 and "" not in g for g in groups) or len(set.union(*groups)) < 2:
         return rows, metrics
     out, short = [], []
     for row, (group,) in zip(rows, groups):

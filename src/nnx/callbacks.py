@@ -1,6 +1,7 @@
 """Hydra callback that keeps a sweep's summary.csv / summary.md up to date, for every launcher and sweeper.
 
-It reads each job's files from disk, so jobs run in other processes (joblib, submitit) are summarised alike.
+It reads each job's files from disk, so jobs run in other processes (joblib, submitit) are summarised alike, and
+a resumed sweep lists its kept jobs beside the re-run ones. After an Optuna search it adds the best parameters.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ class SweepSummary(Callback):
         self._write(Path(config.hydra.sweep.dir), final=True)
 
     def _write(self, sweep_dir: Path, final: bool) -> None:
-        from nnx.report.summary import collect, write_summary
+        from nnx.report.summary import collect
+        from nnx.sweeps import write_sweep_summary
 
         if not sweep_dir.is_dir():
             return
         try:
-            out = write_summary(sweep_dir)
+            out = write_sweep_summary(sweep_dir)
         except Exception as err:  # a summary problem must never cost the sweep its results
             log.warning("could not write the sweep summary: %s", err)
             return

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 USAGE = """usage: nnx run experiment=NAME [Hydra overrides...]    run one experiment (-m for a sweep)
+       nnx run resume_sweep=PATH [overrides...]      finish a killed sweep: re-run only its unfinished jobs
        nnx list                                      the experiments, their descriptions and data
        nnx report PATH [--readme]                    rebuild report.md (run) or summary.md (sweep)"""
 
@@ -94,26 +95,51 @@ def check_experiment_arg(args: list[str]) -> int | None:
 
 
 def cmd_run(args: list[str]) -> int:
+    from nnx import sweeps
+    from nnx.errors import NnxError
+
+    try:
+        args, resumed = sweeps.resume_args(args)
+    except NnxError as err:
+        print(f"nnx: error: {err}", file=sys.stderr)
+        return 2
     code = check_experiment_arg(args)
     if code is not None:
         return code
+    import logging
+
     import hydra
     from omegaconf import DictConfig
 
     from nnx import callbacks
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # Optuna's storage imports it: 20 lines of plugin setup
+
     @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
-    def hydra_main(cfg: DictConfig) -> str:
+    def hydra_main(cfg: DictConfig) -> str | float:
         from hydra.core.hydra_config import HydraConfig
         from hydra.types import RunMode
 
         from nnx.runner import execute
 
         hydra_cfg = HydraConfig.get()
-        return execute(cfg, Path(hydra_cfg.runtime.output_dir), hydra_cfg.mode == RunMode.MULTIRUN)
+        run_dir, multirun = Path(hydra_cfg.runtime.output_dir), hydra_cfg.mode == RunMode.MULTIRUN
+        if multirun:
+            sweeps.share_machine(cfg, hydra_cfg)
+        if os.environ.get(sweeps.RESUME_ENV) and sweeps.finished_earlier(cfg, run_dir):
+            status = "ok"  # a resumed sweep keeps the jobs that had finished
+        else:
+            status = execute(cfg, run_dir, multirun)
+        # An Optuna sweeper optimises what the task returns; the other launchers and sweepers ignore it.
+        return sweeps.objective(run_dir, cfg.optimize_metric) if multirun and cfg.get("optimize_metric") else status
 
     sys.argv = ["nnx run", *experiment_groups(args)]
-    hydra_main()
+    if resumed:
+        os.environ[sweeps.RESUME_ENV] = str(resumed)  # inherited by joblib / submitit workers
+    try:
+        hydra_main()
+    finally:
+        os.environ.pop(sweeps.RESUME_ENV, None)
     if callbacks.FAILED_JOBS:
         print(f"nnx: error: {len(callbacks.FAILED_JOBS)} sweep job(s) failed: {', '.join(callbacks.FAILED_JOBS)} "
               "(see summary.md)", file=sys.stderr)
@@ -125,7 +151,8 @@ def cmd_report(args: list[str]) -> int:
     from nnx.errors import NnxError
     from nnx.report.readme import update_readme
     from nnx.report.run_report import build_run_report
-    from nnx.report.summary import job_dirs, write_summary
+    from nnx.report.summary import job_dirs
+    from nnx.sweeps import write_sweep_summary
 
     paths = [arg for arg in args if not arg.startswith("--")]
     if len(paths) != 1:
@@ -136,7 +163,7 @@ def cmd_report(args: list[str]) -> int:
         if (path / "metrics.json").is_file():
             out = build_run_report(path)
         elif path.is_dir() and job_dirs(path):
-            out = write_summary(path)
+            out = write_sweep_summary(path)
         else:
             raise NnxError(f"{path} is neither a run folder (metrics.json) nor a sweep folder (job folders)")
         print(f"wrote {out}")

@@ -28,7 +28,7 @@ log = logging.getLogger("nnx")
 # Keys every config has (conf/config.yaml); an experiment's schema covers the rest of its top-level keys.
 COMMON_KEYS = (
     "name", "description", "source", "seed", "device", "smoke", "smoke_overrides",
-    "primary_metric", "reference", "paths",
+    "primary_metric", "reference", "paths", "optimize_metric",
 )
 GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS, "optim": OPTIMIZERS}
 
@@ -60,14 +60,18 @@ def apply_smoke(cfg: DictConfig) -> DictConfig:
 
 
 def validate(cfg: DictConfig, schema: type | None) -> None:
-    """Check types and keys of every part of the config before anything runs."""
+    """Check types and keys of every part of the config before anything runs.
+
+    A group (data, model, optim) is checked by its registry, unless the experiment's schema declares it: then the
+    experiment owns that group's keys (optimizer_compare's `optim` adds `impl` and `lrs` to the optimizer names)."""
     validate_against(CommonConfig, {k: cfg.get(k) for k in ("seed", "device", "smoke")}, "")
+    own = {field.name for field in dataclasses.fields(schema)} if schema is not None else set()
     for group, registry in GROUP_REGISTRIES.items():
         part = cfg.get(group)
-        if isinstance(part, DictConfig) and part.get("name") in registry:
+        if group not in own and isinstance(part, DictConfig) and part.get("name") in registry:
             registry.validate(part, where=group)
     if schema is not None:
-        skip = (*COMMON_KEYS, *GROUP_REGISTRIES)
+        skip = (*COMMON_KEYS, *(group for group in GROUP_REGISTRIES if group not in own))
         rest = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in skip}
         validate_against(schema, rest, "")
 

@@ -1,0 +1,172 @@
+"""Sweeps at scale: Hydra's joblib / submitit launchers and Optuna sweeper, resuming a killed sweep."""
+
+import csv
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import CONF, ROOT
+from nnx import sweeps
+from nnx.errors import NnxError
+
+MCP = "experiment=mcp_seven_segment"
+MODELS = "model=mcp_single,mcp_two_layer"
+
+
+# --- units ----------------------------------------------------------------------------------------------------------
+
+def test_parallel_jobs_split_the_cpus_and_gpus():
+    joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 2}
+    assert sweeps.parallel_jobs(joblib, n_cpus=8) == 2 and sweeps.job_threads(joblib, n_cpus=8) == 4
+    assert sweeps.parallel_jobs(joblib | {"n_jobs": -1}, n_cpus=8) == 8  # joblib: -1 = every CPU
+    assert sweeps.parallel_jobs(joblib | {"n_jobs": -2}, n_cpus=8) == 7
+    assert sweeps.job_threads(joblib | {"n_jobs": 16}, n_cpus=8) == 1
+    basic = {"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}
+    assert sweeps.job_threads(basic, n_cpus=8) is None  # one job at a time keeps torch's default
+    slurm = {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher", "cpus_per_task": 6}
+    assert sweeps.job_threads(slurm, n_cpus=64) == 6
+    assert [sweeps.job_device("auto", k, n_gpus=3) for k in range(5)] == ["cuda:0", "cuda:1", "cuda:2", "cuda:0",
+                                                                        "cuda:1"]
+    assert sweeps.job_device("auto", 3, n_gpus=1) == "auto" and sweeps.job_device("cpu", 3, n_gpus=4) == "cpu"
+
+
+def write_job(job_dir, status="ok", config=None, **metrics):
+    job_dir.mkdir(parents=True)
+    (job_dir / "metrics.json").write_text(json.dumps({"status": status, **metrics}))
+    (job_dir / "config.yaml").write_text(OmegaConf.to_yaml(config or {}))
+    return job_dir
+
+
+def test_objective_reads_metrics_json_and_fails_bad_jobs_softly(tmp_path):
+    ok = write_job(tmp_path / "0", acc_test=0.9, **{"net/n_weights": 22})
+    assert sweeps.objective(ok, "acc_test") == 0.9
+    assert sweeps.objective(ok, "n_weights") == 22.0  # `group/name` found by its name, as primary_metric is
+    for status in ("failed", "diverged"):  # not castable to float: Optuna records a FAILED trial
+        assert sweeps.objective(write_job(tmp_path / status, status=status, acc_test=0.1), "acc_test") == status
+    assert sweeps.objective(write_job(tmp_path / "nan", acc_test="nan"), "acc_test") == "acc_test is nan"
+    with pytest.raises(NnxError, match="optimize_metric='test_acc'.*\n.*acc_test, net/n_weights"):
+        sweeps.objective(ok, "test_acc")
+
+
+def test_finished_earlier_keeps_only_ok_jobs_of_the_same_config(tmp_path):
+    cfg = OmegaConf.create({"name": "x", "seed": 1, "smoke": False, "paths": {"output_dir": "here"}})
+    moved = {"name": "x", "seed": 1, "smoke": False, "paths": {"output_dir": "elsewhere"}}
+    assert sweeps.finished_earlier(cfg, write_job(tmp_path / "ok", config=moved))
+    assert not sweeps.finished_earlier(cfg, write_job(tmp_path / "failed", status="failed", config=moved))
+    assert not sweeps.finished_earlier(cfg, write_job(tmp_path / "other", config={**moved, "seed": 2}))
+    assert not sweeps.finished_earlier(cfg, tmp_path / "never_ran")
+
+
+def test_resume_args_rebuild_the_earlier_command(tmp_path):
+    saved = {"hydra": {"sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"},
+                       "overrides": {"hydra": ["hydra/launcher=joblib", "hydra.mode=MULTIRUN"],
+                                     "task": [MCP, "seed=0,1,2"]}}}
+    OmegaConf.save(saved, tmp_path / "multirun.yaml")
+    args, sweep_dir = sweeps.resume_args([f"+resume_sweep={tmp_path}", "seed=0,1,2,3", "hydra/launcher=basic"])
+    assert sweep_dir == tmp_path.resolve()
+    assert args == ["-m", MCP, "seed=0,1,2,3", "hydra/launcher=basic", f"hydra.sweep.dir={tmp_path.resolve()}"]
+    assert sweeps.resume_args([MCP, "seed=1"]) == ([MCP, "seed=1"], None)
+    with pytest.raises(NnxError, match="not a sweep folder"):
+        sweeps.resume_args([f"resume_sweep={tmp_path / 'nope'}"])
+    (tmp_path / sweeps.OPTUNA_RESULTS).write_text("name: optuna\n")
+    with pytest.raises(NnxError, match="Optuna"):
+        sweeps.resume_args([f"resume_sweep={tmp_path}"])
+
+
+# --- configs --------------------------------------------------------------------------------------------------------
+
+SEARCHES = sorted(p.stem for p in (CONF / "hparams_search").glob("*.yaml") if p.stem != "optuna")
+
+
+@pytest.mark.parametrize("search", SEARCHES)
+def test_search_spaces_name_real_keys(compose, search):
+    if not (CONF / "experiment" / f"{search}.yaml").is_file():
+        pytest.skip(f"experiment {search} not written yet")
+    cfg = compose(f"experiment={search}", f"hparams_search={search}", hydra=True)
+    assert "OptunaSweeper" in cfg.hydra.sweeper._target_ and cfg.optimize_metric
+    for key in cfg.hydra.sweeper.params:
+        assert OmegaConf.select(cfg, key, default="absent") != "absent", key
+
+
+def test_slurm_launcher_defaults(compose, monkeypatch):
+    monkeypatch.setenv("NNX_SLURM_PARTITION", "gpu-long")
+    launcher = compose(MCP, "hydra/launcher=slurm", hydra=True).hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu-long"
+    assert launcher.gpus_per_node == 1 and launcher.timeout_min > 0 and launcher.account is None
+
+
+# --- end to end -----------------------------------------------------------------------------------------------------
+
+def read_rows(sweep_dir) -> list[dict]:
+    with open(sweep_dir / "summary.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def summary_without_timing(sweep_dir) -> tuple[list[dict], str]:
+    rows = [{k: v for k, v in row.items() if k != "duration_s"} for row in read_rows(sweep_dir)]
+    table = [line.split("|") for line in (sweep_dir / "summary.md").read_text().splitlines()]
+    text = "\n".join("|".join(cell for i, cell in enumerate(line) if i != 4) for line in table)  # 4: duration_s
+    return rows, text
+
+
+def test_joblib_and_submitit_write_the_same_summary_as_the_basic_launcher(cli):
+    launchers = (["hydra/launcher=basic"], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+                 ["hydra/launcher=submitit_local"])
+    for launcher in launchers:
+        result = cli("run", "-m", MCP, MODELS, *launcher)
+        assert result.returncode == 0, (launcher, result.stderr[-2000:])
+    basic, joblib, submitit = cli.sweep_dirs("mcp_seven_segment")
+    assert [r["status"] for r in summary_without_timing(basic)[0]] == ["ok", "ok"]
+    assert summary_without_timing(joblib) == summary_without_timing(basic)
+    assert summary_without_timing(submitit) == summary_without_timing(basic)
+    assert (submitit / ".submitit").is_dir() and (joblib / "comparison.png").is_file()
+
+
+def test_optuna_search_writes_its_best_parameters(cli):
+    search = ["model=choice(mcp_single,mcp_two_layer,mcp_two_layer_exact)", "seed=choice(0,-1)"]
+    result = cli("run", "-m", MCP, "hparams_search=optuna", *search, "optimize_metric=n_nonzero_weights",
+                 "hydra.sweeper.direction=minimize", "hydra.sweeper.n_trials=5")
+    (sweep,) = cli.sweep_dirs("mcp_seven_segment")
+    rows = read_rows(sweep)
+    assert len(rows) == 5 and "Traceback" not in result.stderr
+    failed = [r for r in rows if r["status"] == "failed"]  # seed=-1 is no numpy seed: the trial fails, the search not
+    assert failed and all(r["seed"] == "-1" for r in failed) and result.returncode == 1
+    ok = [r for r in rows if r["status"] == "ok"]
+    best_row = min(ok, key=lambda r: float(r[f"{r['model']}/n_nonzero_weights"]))
+    best = OmegaConf.load(sweep / sweeps.OPTUNA_RESULTS)
+    assert best.best_params == {"model": best_row["model"], "seed": 0}
+    assert best.best_value == float(best_row[f"{best_row['model']}/n_nonzero_weights"])
+    summary = (sweep / "summary.md").read_text()
+    assert "## Best parameters (Optuna: minimize n_nonzero_weights)" in summary
+    assert f"`nnx run {MCP} model={best_row['model']} seed=0`" in summary
+
+
+def test_a_killed_sweep_resumes_and_runs_only_the_rest(cli):
+    env = os.environ | {"NNX_OUTPUT_DIR": str(cli.out), "HYDRA_FULL_ERROR": "0"}
+    sweep = subprocess.Popen([sys.executable, "-m", "nnx.cli", "run", "-m", MCP, "seed=0,1,2,3"], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 60
+    while not glob.glob(f"{cli.out}/mcp_seven_segment/multirun/*/0/metrics.json") and time.time() < deadline:
+        time.sleep(0.01)
+    os.killpg(sweep.pid, signal.SIGKILL)  # as a scheduler or Ctrl-\ would, mid-sweep
+    sweep.wait()
+    (sweep_dir,) = cli.sweep_dirs("mcp_seven_segment")
+    finished = {p.parent.name: p.read_text() for p in sweep_dir.glob("*/metrics.json")}
+    assert "0" in finished and len(finished) < 4
+
+    result = cli("run", f"+resume_sweep={sweep_dir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    for job, text in finished.items():
+        assert (sweep_dir / job / "metrics.json").read_text() == text  # kept, not run again
+    rerun = sorted(p.parent.name for p in sweep_dir.glob("*/metrics.json") if p.parent.name not in finished)
+    assert rerun == [str(k) for k in range(4) if str(k) not in finished]
+    assert result.stdout.count("kept from the earlier sweep") == len(finished)
+    rows = read_rows(sweep_dir)
+    assert [r["seed"] for r in rows] == ["0", "1", "2", "3"] and {r["status"] for r in rows} == {"ok"}

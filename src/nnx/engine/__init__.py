@@ -1,0 +1,29 @@
+"""The training engine shared by every deep experiment: optimizers, the fit loop, checkpoints, evaluation.
+
+    from nnx.data import load
+    from nnx.engine import evaluate, fit
+    from nnx.models import mlp  # noqa: F401  (registers `mlp`)
+    from nnx.registry import MODELS
+
+    bundle = load(cfg.data, device=run.device, seed=run.seed)
+    model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
+    result = fit(model, bundle, cfg.trainer, cfg.optim, run)          # history.csv, last.pt, best.pt, curves.png
+    run.metrics_update(result.metrics())
+    if not result.diverged:
+        run.metrics_update(evaluate(model, bundle, "test", run))      # test_acc, test_errors, confusion_matrix.*
+
+Several models in one run: `fit(..., name="teacher")` writes teacher_history.csv, teacher_last.pt, ...; a custom
+loss: `fit(..., step=lambda model, x, y: (loss, logits_or_None))`. Schemas: `TrainerConfig` (put it in an
+experiment's schema as `trainer`), `OptimConfig` (validated by OPTIMIZERS), `nnx.data.DataConfig`.
+"""
+
+from nnx.engine import losses  # noqa: F401  (registers the losses)
+from nnx.engine.checkpoint import load_state
+from nnx.engine.config import EarlyStoppingConfig, TrainerConfig, trainer_config
+from nnx.engine.evaluate import evaluate, plot_curves, predict
+from nnx.engine.fit import FitResult, fit, supervised_step
+from nnx.engine.optim import OptimConfig, SchedulerConfig, build_optimizer, build_scheduler
+
+__all__ = ["EarlyStoppingConfig", "FitResult", "OptimConfig", "SchedulerConfig", "TrainerConfig", "build_optimizer",
+           "build_scheduler", "evaluate", "fit", "load_state", "plot_curves", "predict", "supervised_step",
+           "trainer_config"]

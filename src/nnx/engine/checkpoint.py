@@ -1,0 +1,78 @@
+"""Checkpoints: `last.pt` (everything needed to resume) each epoch and `best.pt` (the model's weights) on each
+improvement; `<name>_last.pt` / `<name>_best.pt` when an experiment trains several models in one run.
+
+Only state dicts, tensors and plain values are saved, so every file loads with `torch.load(..., weights_only=True)`.
+Writes are atomic: a run killed while saving keeps its previous last.pt.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from nnx.errors import NnxError
+
+
+def prefixed(name: str, stem: str) -> str:
+    return f"{name}_{stem}" if name else stem
+
+
+def save_atomic(state: dict, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_state(path: Path, device: str = "cpu") -> dict:
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise NnxError(f"no checkpoint at {path}", fix="give trainer.resume a run folder holding last.pt") from None
+    except Exception as err:
+        raise NnxError(f"{path}: unreadable checkpoint ({type(err).__name__}: {str(err).splitlines()[0]})") from None
+
+
+def rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class Checkpoints:
+    """The checkpoint files of one model in one run folder."""
+
+    def __init__(self, run_dir: Path, name: str = "", enabled: bool = True):
+        self.last = Path(run_dir) / f"{prefixed(name, 'last')}.pt"
+        self.best = Path(run_dir) / f"{prefixed(name, 'best')}.pt"
+        self.name, self.enabled = name, enabled
+
+    def save_best(self, model: torch.nn.Module) -> None:
+        if self.enabled:
+            save_atomic(model.state_dict(), self.best)
+
+    def save_last(self, state: dict) -> None:
+        if self.enabled:
+            save_atomic(state, self.last)
+
+    def resume_from(self, where: str, device: str) -> dict:
+        """The state saved in `where` (a last.pt, or a run folder holding one); its best.pt is copied beside ours."""
+        path = Path(where).expanduser()
+        if path.is_dir():
+            path = path / self.last.name
+        state = load_state(path, device)
+        if not {"model", "optimizer", "epoch", "history"} <= set(state):
+            raise NnxError(f"{path} is not an nnx last.pt (it lacks model/optimizer/epoch/history)")
+        best = path.with_name(path.name.replace("last", "best"))
+        if best.is_file() and best.resolve() != self.best.resolve():
+            shutil.copyfile(best, self.best)
+        return state

@@ -1,0 +1,49 @@
+"""The `trainer:` config group's schema (`conf/trainer/default.yaml`); put `trainer: TrainerConfig` in an
+experiment's schema dataclass so its trainer keys are validated with the rest."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from nnx.errors import NnxError
+from nnx.registry import validate_against
+
+
+@dataclasses.dataclass
+class EarlyStoppingConfig:
+    monitor: str = "val_loss"     # a history column: val_loss, val_acc, train_loss, train_acc
+    patience: int | None = None   # epochs without improvement before stopping; None: never stop early
+    mode: str = "auto"            # min | max | auto (max for *acc*, min otherwise), as in Keras
+    min_delta: float = 0.0        # a change smaller than this is no improvement
+
+
+@dataclasses.dataclass
+class TrainerConfig:
+    epochs: int = 10
+    loss: str = "cross_entropy"
+    label_smoothing: float = 0.0
+    clip_grad_norm: float | None = None  # clip the global gradient norm to this value before each step
+    amp: bool = False                    # bfloat16 autocast on CUDA (ignored on CPU)
+    early_stopping: EarlyStoppingConfig = dataclasses.field(default_factory=EarlyStoppingConfig)
+    checkpoint: bool = True              # last.pt every epoch, best.pt on each improvement of the monitor
+    restore_best: bool = True            # after training, load best.pt's weights (when there is a validation split)
+    resume: str | None = None            # a run folder or a last.pt to continue from
+    plots: bool = True                   # the loss/accuracy curves PNG
+    progress: bool = True                # a progress bar (only on a terminal)
+
+
+def trainer_config(cfg) -> TrainerConfig:
+    """A TrainerConfig from a TrainerConfig, dict or DictConfig (unknown key or wrong type -> NnxError)."""
+    if isinstance(cfg, TrainerConfig):
+        return cfg
+    from omegaconf import DictConfig, OmegaConf
+
+    params = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
+    params = validate_against(TrainerConfig, params, "trainer")
+    params["early_stopping"] = EarlyStoppingConfig(**params["early_stopping"])
+    trainer = TrainerConfig(**params)
+    if trainer.epochs < 0:
+        raise NnxError(f"trainer.epochs={trainer.epochs} must be >= 0")
+    if trainer.early_stopping.mode not in ("min", "max", "auto"):
+        raise NnxError(f"trainer.early_stopping.mode={trainer.early_stopping.mode!r}: use min, max or auto")
+    return trainer

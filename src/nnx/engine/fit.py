@@ -1,0 +1,233 @@
+"""`fit`: the one supervised training loop every deep experiment shares.
+
+    result = fit(model, bundle, cfg.trainer, cfg.optim, run)                 # cross-entropy on bundle.train
+    result = fit(student, bundle, cfg.trainer, cfg.optim, run, step=distill_step, name="student")
+
+Per epoch: train on shuffled, augmented batches; validate (when the bundle has a val split); log one history row
+(epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds; flushed at once); save last.pt and, on improvement
+of the monitored column, best.pt; step the lr schedule; stop early as Keras does. A non-finite training loss stops
+the run: status "diverged", history kept. `step(model, x, y) -> (loss, logits or None)` replaces the default
+cross-entropy step (distillation, autoencoders); the loop still does backward, clipping, AMP and the optimizer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import time
+from typing import Callable
+
+import torch
+
+from nnx import console
+from nnx.engine.checkpoint import Checkpoints, prefixed, rng_state, set_rng_state
+from nnx.engine.config import EarlyStoppingConfig, trainer_config
+from nnx.engine.optim import build_optimizer, build_scheduler
+from nnx.errors import NnxError
+from nnx.registry import LOSSES
+
+Step = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
+DIVERGENCE_CHECK_EVERY = 50  # batches between checks of the loss (each check waits for the device)
+
+
+@dataclasses.dataclass
+class FitResult:
+    history: list[dict]
+    best_epoch: int | None
+    last_epoch: int
+    stopped_early: bool
+    diverged: bool
+    seconds: float
+
+    def metrics(self) -> dict:
+        """The deterministic summary an experiment records: run.metrics_update(result.metrics(), prefix=...)."""
+        summary = {"epochs": self.last_epoch, "best_epoch": self.best_epoch, "stopped_early": self.stopped_early,
+                   "diverged": self.diverged}
+        if self.history:
+            last = self.history[-1]
+            summary |= {key: last[key] for key in ("train_loss", "train_acc", "val_loss", "val_acc")
+                        if last.get(key) is not None}
+        return summary
+
+
+class EarlyStopping:
+    """Keras' rule: stop after `patience` epochs whose monitored value did not beat the best by `min_delta`."""
+
+    def __init__(self, cfg: EarlyStoppingConfig, columns: set[str]):
+        if cfg.monitor not in columns:
+            raise NnxError(f"trainer.early_stopping.monitor={cfg.monitor!r} is not logged here",
+                           fix=f"choose one of {', '.join(sorted(columns))} (val_* needs data.val_fraction > 0)")
+        self.cfg = cfg
+        self.maximize = cfg.mode == "max" or (cfg.mode == "auto" and "acc" in cfg.monitor)
+        self.best, self.best_epoch, self.wait = None, None, 0
+
+    def update(self, row: dict) -> bool:
+        """Record one epoch's row; True when it improved on the best so far."""
+        value = row[self.cfg.monitor]
+        sign = 1 if self.maximize else -1
+        if self.best is None or sign * (value - self.best) > self.cfg.min_delta:
+            self.best, self.best_epoch, self.wait = value, row["epoch"], 0
+            return True
+        self.wait += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.cfg.patience is not None and self.wait >= self.cfg.patience
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+
+
+def supervised_step(loss_fn: torch.nn.Module) -> Step:
+    def step(model, x, y):
+        logits = model(x)
+        return loss_fn(logits, y), logits
+
+    return step
+
+
+def is_optimizer(optim) -> bool:
+    return hasattr(optim, "step") and hasattr(optim, "zero_grad") and hasattr(optim, "state_dict")
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool, label: str):
+    """`advance(total, done)`: a rich bar over an epoch's batches on a terminal; nothing otherwise."""
+    if not (enabled and console.is_tty()):
+        yield lambda *args, **kwargs: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda total, done, description: bar.update(task, total=total, completed=done, description=description)
+
+
+def run_epoch(model, bundle, split: str, step: Step, cfg, optimizer=None, advance=None, description=""):
+    """(mean loss, accuracy or None) over one pass of `split`; trains when an optimizer is given."""
+    training = optimizer is not None
+    model.train(training)
+    total_loss = torch.zeros((), device=bundle.device)
+    correct = torch.zeros((), device=bundle.device, dtype=torch.long)
+    seen, scored = 0, 0
+    n_batches = math.ceil(len(bundle.split(split)) / bundle.batch_size)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.amp and bundle.device.startswith("cuda"))
+    with torch.set_grad_enabled(training):
+        for index, (x, y) in enumerate(bundle.batches(split, train=training)):
+            with autocast:
+                loss, logits = step(model, x, y)
+            if training:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.clip_grad_norm:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad_norm)
+                optimizer.step()
+            total_loss.add_(loss.detach().float(), alpha=len(y))
+            seen += len(y)
+            if logits is not None:
+                correct += (logits.argmax(1) == y).sum()
+                scored += len(y)
+            if training and index % DIVERGENCE_CHECK_EVERY == 0 and not torch.isfinite(loss):
+                return math.nan, None
+            if advance is not None:
+                advance(n_batches, index + 1, description)
+    return total_loss.item() / max(seen, 1), (correct.item() / scored if scored else None)
+
+
+def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: Step | None = None,
+        name: str = "") -> FitResult:
+    """Train `model` on `bundle` (see the module docstring). `optim_cfg`: an `optim:` config or a built optimizer."""
+    cfg = trainer_config(trainer_cfg)
+    model.to(bundle.device)
+    if is_optimizer(optim_cfg):
+        optimizer, scheduler = optim_cfg, None
+    else:
+        optimizer = build_optimizer(optim_cfg, [p for p in model.parameters() if p.requires_grad])
+        scheduler = build_scheduler(optim_cfg, optimizer, cfg.epochs)
+    step = step or supervised_step(LOSSES.build({"name": cfg.loss, "label_smoothing": cfg.label_smoothing}))
+    has_val = bundle.val is not None
+    columns = {"train_loss", "train_acc"} | ({"val_loss", "val_acc"} if has_val else set())
+    monitor_cfg = cfg.early_stopping
+    if not has_val and cfg.early_stopping.patience is None and monitor_cfg.monitor.startswith("val_"):
+        monitor_cfg = dataclasses.replace(monitor_cfg, monitor="train_loss")  # best.pt still needs a yardstick
+    stopper = EarlyStopping(monitor_cfg, columns)
+    checkpoints = Checkpoints(run.dir, name, enabled=cfg.checkpoint)
+    history = run.history(prefixed(name, "history"))
+    rows: list[dict] = []
+    first_epoch, stopped_early, diverged = 1, False, False
+    start = time.perf_counter()
+
+    if cfg.resume:
+        state = checkpoints.resume_from(cfg.resume, bundle.device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler"):
+            scheduler.load_state_dict(state["scheduler"])
+        stopper.load_state_dict(state["early_stopping"])
+        set_rng_state(state["rng"])
+        bundle.set_rng_state(state["data_rng"])
+        rows = list(state["history"])
+        for row in rows:
+            history.log(**row)
+        first_epoch, stopped_early = state["epoch"] + 1, state["stopped_early"]
+        run.log.info("%sresumed from %s after epoch %d", f"{name}: " if name else "", cfg.resume, state["epoch"])
+
+    label = f"{name} " if name else ""
+    with progress_bar(cfg.progress, label) as advance:
+        for epoch in range(first_epoch, cfg.epochs + 1):
+            if stopped_early:
+                break
+            tic = time.perf_counter()
+            lr = optimizer.param_groups[0]["lr"]
+            train_loss, train_acc = run_epoch(model, bundle, "train", step, cfg, optimizer, advance,
+                                              f"{label}epoch {epoch}/{cfg.epochs}")
+            row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": None,
+                   "val_acc": None, "lr": lr}
+            if not math.isfinite(train_loss):
+                diverged = True
+                history.log(**row, seconds=time.perf_counter() - tic)
+                rows.append(history.rows[-1])
+                run.log.warning("%sepoch %d: the training loss is not finite: diverged (lr=%g)", label, epoch, lr)
+                break
+            if has_val:
+                row["val_loss"], row["val_acc"] = run_epoch(model, bundle, "val", step, cfg)
+            if scheduler is not None:
+                scheduler.step()
+            row["seconds"] = time.perf_counter() - tic
+            history.log(**row)
+            rows.append(history.rows[-1])
+            if stopper.update(row):
+                checkpoints.save_best(model)
+            stopped_early = stopper.should_stop
+            checkpoints.save_last({
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None, "epoch": epoch,
+                "history": rows, "early_stopping": stopper.state_dict(), "stopped_early": stopped_early,
+                "rng": rng_state(), "data_rng": bundle.rng_state(),
+            })
+            run.log.info("%sepoch %d/%d  %s  %.1f s", label, epoch, cfg.epochs, format_row(row), row["seconds"])
+            if stopped_early:
+                run.log.info("%searly stop: %s has not improved for %d epochs (best %.4g at epoch %d)", label,
+                             stopper.cfg.monitor, stopper.wait, stopper.best, stopper.best_epoch)
+
+    if diverged:
+        run.status = "diverged"
+    elif cfg.restore_best and has_val and checkpoints.enabled and checkpoints.best.is_file():
+        model.load_state_dict(torch.load(checkpoints.best, map_location=bundle.device, weights_only=True))
+    if cfg.plots and rows:
+        from nnx.engine.evaluate import plot_curves
+
+        plot_curves(run, rows, prefixed(name, "curves"))
+    last_epoch = rows[-1]["epoch"] if rows else 0
+    return FitResult(rows, stopper.best_epoch, last_epoch, stopped_early, diverged, time.perf_counter() - start)
+
+
+def format_row(row: dict) -> str:
+    shown = ("train_loss", "train_acc", "val_loss", "val_acc")
+    return "  ".join(f"{key} {row[key]:.4f}" for key in shown if row.get(key) is not None)

@@ -1,0 +1,18 @@
+"""Losses registered in `nnx.registry.LOSSES`, named by `trainer.loss`."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from nnx.registry import LOSSES
+
+
+@LOSSES.register("cross_entropy")
+def cross_entropy(label_smoothing: float = 0.0) -> nn.Module:
+    return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+
+
+@LOSSES.register("nll")
+def nll(label_smoothing: float = 0.0) -> nn.Module:
+    """For models that end in log_softmax."""
+    return nn.NLLLoss()

@@ -1,0 +1,48 @@
+"""A cache of decoded data sets: tensors saved once under the cache dir, keyed by the source files' fingerprints.
+
+The second load of a data set reads one `.pt` file instead of decoding gzip, pickles or thousands of JPEGs.
+A cache file that cannot be read is rebuilt; a cache dir that cannot be written only costs the speed-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Callable
+
+log = logging.getLogger("nnx")
+
+
+def cache_root(cache_dir: str | None) -> Path:
+    return Path(cache_dir or os.environ.get("NNX_CACHE_DIR") or "~/.cache/nnx").expanduser()
+
+
+def fingerprint(key: str, files: list[Path]) -> str:
+    digest = hashlib.sha1(key.encode())
+    for path in files:
+        stat = Path(path).stat()
+        digest.update(f"{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def cached(cache_dir: str | None, name: str, key: str, files: list[Path], build: Callable[[], dict]) -> dict:
+    """`build()` (a dict of tensors, lists, numbers), or the copy saved by an earlier call with the same files."""
+    import torch
+
+    path = cache_root(cache_dir) / f"{name}-{fingerprint(key, files)}.pt"
+    if path.is_file():
+        try:
+            return torch.load(path, weights_only=True)
+        except Exception as err:  # a half-written or foreign file: decode again
+            log.warning("ignoring unreadable cache %s (%s)", path, err)
+    data = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        torch.save(data, tmp)
+        os.replace(tmp, path)  # concurrent sweep jobs never read half a file
+    except OSError as err:
+        log.warning("cannot cache %s under %s (%s)", name, path.parent, err)
+    return data

@@ -1,6 +1,6 @@
 """Run every benchmark in turn."""
 
-from benchmarks import pipeline, startup
+from benchmarks import cifar, pipeline, startup
 
-for bench in (startup, pipeline):
+for bench in (startup, pipeline, cifar):
     bench.main()

@@ -24,7 +24,7 @@ def results_block(folder: Path) -> tuple[str, str]:
     if not summary.is_file():
         raise NnxError(f"{folder} has no summary.md", fix=f"run `nnx report {folder}` first")
     body = summary.read_text().split("\n", 1)[1].strip()
-    body = re.sub(r"!\[comparison\]\(comparison.png\)", "", body)
+    body = re.sub(r"!\[[^\]]*\]\([^)]*\.png\)", "", body)  # the sweep's figures stay in its folder
     return read_config(job_dirs(folder)[0])["name"], body
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import statistics
 from pathlib import Path
@@ -116,6 +117,77 @@ def plot_comparison(sweep_dir: Path, rows: list[dict], key: str, metrics: list[s
     return out
 
 
+def job_label(row: dict, keys: list[str]) -> str:
+    return ", ".join(f"{key}={row.get(key)}" for key in keys) or f"job {row['job']}"
+
+
+def history_column(path: Path, column: str) -> tuple[list[int], list[float]]:
+    """(epochs, values) of one history.csv column; empty and non-finite values are left out."""
+    epochs, values = [], []
+    with path.open() as handle:
+        for row in csv.DictReader(handle):
+            try:
+                value = float(row.get(column) or "nan")
+            except ValueError:
+                continue
+            if math.isfinite(value):
+                epochs.append(int(row["epoch"]))
+                values.append(value)
+    return epochs, values
+
+
+def plot_histories(sweep_dir: Path, rows: list[dict], keys: list[str], column: str = "val_loss") -> Path | None:
+    """Every job's `column` from its history.csv (jobs that train per epoch) on one plot: `<column>.png`."""
+    curves = {}
+    for row in rows:
+        path = Path(sweep_dir) / row["job"] / "history.csv"
+        points = history_column(path, column) if path.is_file() else ([], [])
+        if points[1]:
+            curves[job_label(row, keys)] = points
+    if not curves:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5))
+    palette = plt.get_cmap("tab20" if len(curves) > 10 else "tab10")
+    for index, (label, (epochs, values)) in enumerate(curves.items()):
+        ax.plot(epochs, values, "-o", markersize=2, linewidth=1.2, color=palette(index % palette.N), label=label)
+    ax.set(xlabel="epoch", ylabel=column, title=f"{column} of every job")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    out = Path(sweep_dir) / f"{column}.png"
+    fig.savefig(out.with_name(f".{out.stem}.{os.getpid()}.png"), dpi=110, bbox_inches="tight")
+    os.replace(out.with_name(f".{out.stem}.{os.getpid()}.png"), out)
+    plt.close(fig)
+    return out
+
+
+def reference_lines(sweep_dir: Path, rows: list[dict], keys: list[str], reference: dict) -> list[str]:
+    """The reference numbers: one table, or one row per job when the jobs' configs hold different ones."""
+    per_job = {row["job"]: read_config(Path(sweep_dir) / row["job"]).get("reference") or {} for row in rows}
+    if len({repr(ref) for ref in per_job.values()}) <= 1:
+        reference_rows = [{"metric": key, "reference": value} for key, value in reference.items()]
+        return ["## Reference numbers", "", markdown_table(reference_rows), ""] if reference else []
+    columns = ["job", *keys, *dict.fromkeys(key for ref in per_job.values() for key in ref)]
+    table = [{"job": row["job"], **{k: row.get(k) for k in keys}, **per_job[row["job"]]}
+             for row in rows if per_job[row["job"]]]
+    return ["## Reference numbers (each job's own)", "", markdown_table(table, columns), ""]
+
+
+def pivot_lines(rows: list[dict], keys: list[str], metrics: list[str]) -> list[str]:
+    """`summary_pivot: [metric, ...]` in an experiment's config: one row per metric, one column per finished job
+    (headed by the values of the overrides that vary), as the reference reports lay out their tables."""
+    done = [row for row in rows if row.get("status") in ("ok", "diverged")]
+    if not metrics or not done:
+        return []
+    heads = [" / ".join(str(row.get(key)) for key in keys) or f"job {row['job']}" for row in done]
+    table = [{"metric": metric, **{head: row.get(metric) for head, row in zip(heads, done)}} for metric in metrics]
+    return [f"## By job ({' / '.join(keys) or 'job'})", "", markdown_table(table, ["metric", *heads]), ""]
+
+
 def write_summary(sweep_dir: Path) -> Path:
     sweep_dir = Path(sweep_dir)
     rows, override_keys, config = collect(sweep_dir)
@@ -135,16 +207,16 @@ def write_summary(sweep_dir: Path) -> Path:
     lines += [markdown_table(shown_rows, shown), ""]
     if "seed" in varying(rows, override_keys) and len(override_keys) >= 1:
         lines += ["## Mean over seeds", "", markdown_table(seed_means(rows, override_keys, metrics)), ""]
-    reference = config.get("reference") or {}
-    if reference:
-        reference_rows = [{"metric": key, "reference": value} for key, value in reference.items()]
-        lines += ["## Reference numbers", "", markdown_table(reference_rows), ""]
     changing = varying(rows, override_keys)
+    lines += reference_lines(sweep_dir, rows, changing, config.get("reference") or {})
     primary = config.get("primary_metric")
     if len(changing) == 1:
         chosen = [m for m in shown_metrics if primary and (m == primary or m.endswith("/" + primary))]
         if plot_comparison(sweep_dir, shown_rows, changing[0], chosen or shown_metrics[-1:]):
             lines += ["## Comparison", "", "![comparison](comparison.png)", ""]
+    if plot_histories(sweep_dir, rows, changing):
+        lines += ["## Validation loss of every job", "", "![val_loss](val_loss.png)", ""]
+    lines += pivot_lines(rows, changing, config.get("summary_pivot") or [])
     out = sweep_dir / "summary.md"
     write_text_atomic(out, "\n".join(lines).rstrip() + "\n")
     return out

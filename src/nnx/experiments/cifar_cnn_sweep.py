@@ -1,0 +1,105 @@
+"""cifar_cnn_sweep: the CIFAR-10 CNN study of HW3, one small configurable CNN and its variants, one job each.
+
+    nnx run -m experiment=cifar_cnn_sweep 'variant=glob(*)'          # the whole study; summary.md is its table
+    nnx run experiment=cifar_cnn_sweep variant=batch4 data=fashion_mnist
+
+Each job trains as the report did (Adam lr 0.01, batch 32, up to 50 epochs, early stopping on the training loss
+with patience 3, 15 % of the training set held out for validation) and records the report's table as metrics:
+min train loss, min val loss, epochs run, training time, max val accuracy, and the test accuracy the report never
+measured. Figures: the engine's curves and confusion matrix, the first conv layer's kernels, one test image's
+feature maps after every conv block. A sweep's summary.md (nnx.report.summary) is the report's table, one row per
+job, with each variant's reference numbers and every job's validation loss on one plot (val_loss.png).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+
+import torch
+
+from nnx.engine import TrainerConfig, evaluate, fit
+from nnx.errors import NnxError
+from nnx.models import cnn, mobilenet  # noqa: F401  (register model=cnn and model=mobilenet_v2)
+from nnx.registry import EXPERIMENTS, MODELS
+from nnx.report import cnn_figures
+
+
+@dataclasses.dataclass
+class CifarCnnConfig:
+    trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
+    variant: str = "base"            # the report's run this config reproduces (set by each variant file)
+    cpu_threads: int | None = 1      # torch threads on CPU; null: torch's default
+    feature_image: int = 0           # the test image whose feature maps are drawn
+
+
+@contextlib.contextmanager
+def cpu_threads(device: str, threads: int | None):
+    """Small convolutions run fastest on one thread: their work per call is too little to share, and on a busy
+    machine extra threads wait on each other (2 threads were 10x slower than 1 on the 2-core build machine)."""
+    before = torch.get_num_threads()
+    if device == "cpu" and threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def finite(values) -> list[float]:
+    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+
+
+def table_metrics(result, seconds: float) -> dict:
+    """The report's table for one run: minima and maxima over the epochs, epochs run, training time."""
+    history = result.history
+    train_loss = finite(row["train_loss"] for row in history)
+    val_loss, val_acc = finite(row["val_loss"] for row in history), finite(row["val_acc"] for row in history)
+    return {
+        "min_train_loss": min(train_loss, default=None),
+        "min_val_loss": min(val_loss, default=None),
+        "epochs": result.last_epoch,
+        "train_s": round(seconds, 2),
+        "max_val_acc": max(val_acc, default=None),
+    }
+
+
+def draw_filters_and_maps(run, model, bundle, image_index: int, variant: str) -> None:
+    weight = cnn_figures.first_conv(model).weight.detach().float().cpu().numpy()
+    columns = min(8, len(weight))
+    with run.figure("kernels", figsize=(1.3 * columns, 1.5 * math.ceil(len(weight) / columns) + 0.4)) as fig:
+        cnn_figures.kernels_figure(fig, weight, columns)
+    raw = bundle.test.x[image_index:image_index + 1]
+    blocks = getattr(model, "feature_blocks", None) or [cnn_figures.first_conv(model)]
+    maps = cnn_figures.feature_maps(model, blocks, bundle.prepare(raw))
+    label = bundle.classes[int(bundle.test.y[image_index])]
+    columns = max(min(16, len(m)) for m in maps)
+    with run.figure("feature_maps", figsize=(max(4.0, 0.9 * columns), 1.3 * (len(maps) + 1) + 0.4)) as fig:
+        cnn_figures.feature_maps_figure(fig, raw[0].cpu().numpy(), maps,
+                                        f"{variant}: test image {image_index} ({label}) after each conv block")
+
+
+@EXPERIMENTS.register("cifar_cnn_sweep", schema=CifarCnnConfig)
+def run(cfg, run) -> None:
+    from nnx.data import load
+
+    with cpu_threads(run.device, cfg.cpu_threads):
+        bundle = load(cfg.data, device=run.device, seed=run.seed)
+        if not 0 <= cfg.feature_image < len(bundle.test):
+            raise NnxError(f"feature_image={cfg.feature_image} is not one of the {len(bundle.test)} test images")
+        model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
+        run.log.info("%s: %s, %d parameters", cfg.variant, cfg.model.name, sum(p.numel() for p in model.parameters()))
+
+        result = fit(model, bundle, cfg.trainer, cfg.optim, run)
+
+        run.metrics_update(table_metrics(result, result.seconds))
+        if not result.diverged:
+            test = evaluate(model, bundle, "test", run)
+            run.metrics_update({key: test[key] for key in ("test_acc", "test_loss")})
+        run.metrics_update({"best_epoch": result.best_epoch, "stopped_early": result.stopped_early,
+                            "diverged": result.diverged, "n_params": sum(p.numel() for p in model.parameters())})
+        if getattr(model, "pretrained", None) is not None:
+            run.metric("pretrained", model.pretrained)
+        if not result.diverged:
+            draw_filters_and_maps(run, model, bundle, cfg.feature_image, cfg.variant)

@@ -1,0 +1,107 @@
+"""`cnn`: the small configurable CNN of the CIFAR-10 study (HW3); channels and image size come from the data.
+
+    model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
+
+Default, as in the report: Conv(7, 3x3, same) -> Conv(9, 3x3, valid) -> MaxPool 2x2 -> Flatten -> Dropout 0.3 ->
+Linear(10), an activation after every conv. `conv_layers` is a list of filter counts, or a depth n meaning
+[7] * (n - 1) + [9] (the report's extra layers had 7 filters; depth 1 is one conv of 7). The first conv uses
+`kernel_size` and "same" padding, the last `kernel_size2`, the ones between 3x3; all but the first are "valid"
+(Keras' default padding, as in the report). `batchnorm_first` puts a BatchNorm on the input, before the first conv.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+from torch import nn
+
+from nnx.errors import NnxError
+from nnx.models.mlp import activation_layer
+from nnx.registry import MODELS
+
+FIRST_FILTERS, LAST_FILTERS = 7, 9
+
+
+@dataclasses.dataclass
+class CnnConfig:
+    conv_layers: Any = dataclasses.field(default_factory=lambda: [7, 9])  # filters per conv, or a depth (int)
+    kernel_size: int = 3         # first conv ("same" padding)
+    kernel_size2: int = 3        # last conv, when there are two or more
+    activation: str = "relu"     # relu | tanh | sigmoid | gelu | elu | leaky_relu
+    leaky_slope: float = 0.3     # leaky_relu's negative slope (Keras' LeakyReLU default)
+    batchnorm_first: bool = False
+    pool: int = 2                # max-pool size after the convs
+    dropout: float = 0.3         # before the linear classifier
+
+
+def conv_filters(conv_layers: Any) -> list[int]:
+    """`conv_layers` as filter counts: a list is taken as is, a depth n becomes [7] * (n - 1) + [9]."""
+    if isinstance(conv_layers, bool) or not isinstance(conv_layers, (int, list, tuple)):
+        raise NnxError(f"model.conv_layers={conv_layers!r} must be a depth or a list of filter counts",
+                       fix="e.g. model.conv_layers=3 or model.conv_layers=[16,32]")
+    if isinstance(conv_layers, int):
+        if conv_layers < 1:
+            raise NnxError(f"model.conv_layers={conv_layers} must be at least 1")
+        return [FIRST_FILTERS] if conv_layers == 1 else [FIRST_FILTERS] * (conv_layers - 1) + [LAST_FILTERS]
+    filters = list(conv_layers)
+    if not filters or not all(isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in filters):
+        raise NnxError(f"model.conv_layers={filters!r}: every entry must be a positive filter count")
+    return filters
+
+
+def nonlinearity(name: str, leaky_slope: float) -> nn.Module:
+    return nn.LeakyReLU(leaky_slope) if name == "leaky_relu" else activation_layer(name)
+
+
+class ConvNet(nn.Module):
+    """`features` (conv blocks, then the pool) and `head` (flatten, dropout, linear). `feature_blocks` are the
+    modules whose outputs are drawn as feature maps: each conv with its activation."""
+
+    def __init__(self, blocks: list[nn.Module], pool: nn.Module, head: nn.Module, norm: nn.Module | None = None):
+        super().__init__()
+        self.norm = norm if norm is not None else nn.Identity()
+        self.blocks = nn.ModuleList(blocks)
+        self.pool, self.head = pool, head
+
+    @property
+    def feature_blocks(self) -> list[nn.Module]:
+        return list(self.blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.pool(x))
+
+
+@MODELS.register("cnn", schema=CnnConfig)
+def cnn(input_shape: tuple, num_classes: int, conv_layers: Any = (7, 9), kernel_size: int = 3,
+        kernel_size2: int = 3, activation: str = "relu", leaky_slope: float = 0.3, batchnorm_first: bool = False,
+        pool: int = 2, dropout: float = 0.3) -> ConvNet:
+    if len(input_shape) != 3:
+        raise NnxError(f"model=cnn needs images (channels, height, width), got input shape {tuple(input_shape)}")
+    if not 0 <= dropout < 1:
+        raise NnxError(f"model.dropout={dropout} must be in [0, 1)")
+    if min(kernel_size, kernel_size2, pool) < 1 or kernel_size % 2 == 0:
+        raise NnxError(f"model.kernel_size={kernel_size} must be odd (for 'same' padding); kernel_size2 and pool "
+                       "must be positive")
+    filters = conv_filters(conv_layers)
+    channels, height, width = input_shape
+    blocks = []
+    for index, out_channels in enumerate(filters):
+        first, last = index == 0, index == len(filters) - 1 and index > 0
+        size = kernel_size if first else kernel_size2 if last else 3
+        blocks.append(nn.Sequential(nn.Conv2d(channels, out_channels, size, padding=size // 2 if first else 0),
+                                    nonlinearity(activation, leaky_slope)))
+        channels = out_channels
+        if not first:
+            height, width = height - size + 1, width - size + 1
+    height, width = height // pool, width // pool
+    if height < 1 or width < 1:
+        raise NnxError(f"model=cnn: {len(filters)} conv layers and a {pool}x{pool} pool leave nothing of a "
+                       f"{input_shape[1]}x{input_shape[2]} image", fix="use fewer layers or smaller kernels")
+    head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels * height * width, num_classes))
+    norm = nn.BatchNorm2d(input_shape[0]) if batchnorm_first else None
+    return ConvNet(blocks, nn.MaxPool2d(pool), head, norm)

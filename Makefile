@@ -11,7 +11,7 @@ help:  ## this list
 
 install:  ## install nnx (editable) with torch pinned and the dev tools
 	$(PYTHON) -m pip install torch==2.14.1 torchvision==0.29.1
-	$(PYTHON) -m pip install -e ".[dev]"
+	$(PYTHON) -m pip install -e ".[dev,lite0]"
 
 test:  ## the fast test suite (a few minutes on 2 cores)
 	$(PYTHON) -m pytest

@@ -1,0 +1,148 @@
+"""transfer_catsdogs: ImageNet backbones fine-tuned over trainable fractions on cats vs dogs; a random forest on their
+penultimate features; a PCA view of those features.
+
+Part 1: `model.trainable_fraction` of the backbone's layers (from its output end) train with the head, at
+`optim.backbone_lr_scale` x the head's learning rate; the rest stays frozen, BatchNorm included. A fully frozen
+backbone is run once over the images and the head trains on the cached features (`feature_cache`).
+Part 2: the trained model's penultimate features -> scikit-learn RandomForestClassifier and LogisticRegression.
+
+The data's val/ folder is the report's validation set (Keras `validation_data`): like Keras we log it every epoch, but
+nothing is selected on it (no best-epoch restore), so its accuracy stays an honest held-out number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+
+from nnx.engine import OptimConfig, TrainerConfig, build_optimizer, evaluate, fit, trainer_config
+from nnx.engine.features import feature_bundle
+from nnx.errors import NnxError
+from nnx.models import backbones  # noqa: F401  (registers model=transfer)
+from nnx.registry import EXPERIMENTS, MODELS
+from nnx.report.transfer_figures import misclassified_grid, pca_scatter
+
+
+@dataclasses.dataclass
+class TransferOptimConfig(OptimConfig):
+    name: str = "adam"
+    backbone_lr_scale: float = 0.1  # fine-tuned backbone layers learn at this x optim.lr (the head at optim.lr)
+
+
+@dataclasses.dataclass
+class TransferCatsDogsConfig:
+    trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
+    optim: TransferOptimConfig = dataclasses.field(default_factory=TransferOptimConfig)
+    feature_cache: bool = True     # frozen backbone: compute its features once, train the head on them
+    forest_trees: int = 100        # part 2: RandomForestClassifier(n_estimators=...)
+    misclassified_shown: int = 24  # images in misclassified.png
+    report_tables: dict[str, Any] = dataclasses.field(default_factory=dict)  # the report's Tables 1-3
+    summary_pivot: list[str] = dataclasses.field(default_factory=list)  # a sweep's summary.md: metric x job table
+
+
+@EXPERIMENTS.register("transfer_catsdogs", schema=TransferCatsDogsConfig)
+def run(cfg, run) -> None:
+    from nnx.data import load
+
+    bundle = load(cfg.data, device=run.device, seed=run.seed)
+    bundle.val = bundle.test  # val/ is logged each epoch as Keras did (see the module docstring)
+    model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes).to(run.device)
+    if run.device.startswith("cuda"):
+        model.to(memory_format=torch.channels_last)
+    run.metrics_update(model.parameter_counts(), prefix="model/")
+    trainer = dataclasses.replace(trainer_config(cfg.trainer), restore_best=False)  # never select on val/
+    optimizer = transfer_optimizer(cfg.optim, model)
+
+    if model.frozen and cfg.feature_cache:
+        tic = time.perf_counter()
+        features = feature_bundle(model.backbone, bundle, amp=trainer.amp)
+        run.metric("feature_seconds", time.perf_counter() - tic)
+        run.log.info("features of the frozen %s: %s in %.1f s", cfg.model.backbone, tuple(features.train.x.shape),
+                     run.metrics["feature_seconds"])
+        result = fit(model.classifier, features, trainer, optimizer, run)
+    else:
+        result = fit(model, bundle, trainer, optimizer, run)
+        features = None if result.diverged else feature_bundle(model.backbone, bundle, amp=trainer.amp)
+    run.metrics_update(result.metrics())
+    if result.history:
+        run.metric("seconds_per_epoch", statistics.fmean(row["seconds"] for row in result.history))
+    if result.diverged:
+        return
+
+    run.metrics_update(evaluate(model.classifier, features, "val", run))  # val_acc, confusion_matrix.*
+    record_mistakes(run, model, features, bundle, cfg.misclassified_shown)
+    run.metrics_update(feature_classifiers(features, run.seed, cfg.forest_trees))
+    train_x, val_x = features.train.x.cpu().numpy(), features.val.x.cpu().numpy()
+    ratio = pca_scatter(run, train_x, val_x, features.val.y.cpu().numpy(), bundle.classes)
+    run.metrics_update({"pc1_variance": ratio[0], "pc2_variance": ratio[1]}, prefix="pca/")
+    beside_report(run, cfg.report_tables, cfg.model.trainable_fraction)
+
+
+def transfer_optimizer(optim_cfg, model) -> torch.optim.Optimizer:
+    """The head at optim.lr, the fine-tuned backbone layers at optim.lr x optim.backbone_lr_scale."""
+    params = OmegaConf.to_container(optim_cfg, resolve=True)
+    scale = params.pop("backbone_lr_scale")
+    if scale <= 0:
+        raise NnxError(f"optim.backbone_lr_scale={scale} must be > 0", fix="freeze layers with "
+                       "model.trainable_fraction instead")
+    if params["scheduler"]["name"] != "none":
+        raise NnxError("optim.scheduler is not supported by transfer_catsdogs yet (its two learning rates need "
+                       "engine.fit to take parameter groups)", fix="leave optim.scheduler.name=none")
+    groups = [{"params": list(model.classifier.parameters())}]
+    backbone = [p for p in model.backbone.parameters() if p.requires_grad]
+    if backbone:
+        groups.append({"params": backbone, "lr": params["lr"] * scale})
+    return build_optimizer(params, groups)
+
+
+@torch.no_grad()
+def record_mistakes(run, model, features, bundle, limit: int) -> None:
+    """misclassified.png: the validation images the head gets wrong, most confident first."""
+    model.classifier.eval()
+    probabilities = torch.cat([model.classifier(x).float().softmax(1)
+                               for x, _ in features.batches("val", shuffle=False, train=False)]).cpu().numpy()
+    predicted = probabilities.argmax(1)
+    split = bundle.val
+
+    def image(index: int) -> np.ndarray:
+        return (split.x[index] if hasattr(split, "x") else split.images[index][0]).cpu().numpy()
+
+    misclassified_grid(run, image, features.val.y.cpu().numpy(), predicted, probabilities.max(1),
+                       bundle.classes, limit)
+
+
+def feature_classifiers(features, seed: int, trees: int) -> dict:
+    """Part 2: scikit-learn classifiers on the penultimate features (train split) scored on val/."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = features.train.x.cpu().numpy(), features.train.y.cpu().numpy()
+    x_val, y_val = features.val.x.cpu().numpy(), features.val.y.cpu().numpy()
+    forest = RandomForestClassifier(n_estimators=trees, random_state=seed, n_jobs=torch.get_num_threads()).fit(x, y)
+    logistic = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x, y)
+    return {"rf/train_acc": forest.score(x, y), "rf/val_acc": forest.score(x_val, y_val),
+            "logreg/train_acc": logistic.score(x, y), "logreg/val_acc": logistic.score(x_val, y_val)}
+
+
+def beside_report(run, report_tables: dict, fraction: float) -> None:
+    """vs_report.md: our numbers beside the report's three backbones at the same trainable fraction."""
+    columns = {}
+    for backbone, by_fraction in report_tables.items():
+        match = [numbers for key, numbers in by_fraction.items() if float(key) == fraction]
+        if match:
+            columns[f"report {backbone}"] = match[0]
+    if not columns:
+        return
+    keys = ("train_acc", "val_acc", "rf/val_acc")
+    rows = [{"metric": key, "ours": run.metrics.get(key), **{name: numbers.get(key) for name, numbers in
+                                                             columns.items()}} for key in keys]
+    title = f"Ours beside the report's Tables 1-3 at trainable fraction {float(fraction)}"
+    run.table("vs_report", rows, title=title)

@@ -1,0 +1,150 @@
+"""fashion_overfit: HW2 question 5, an MLP on Fashion-MNIST made to overfit, and the remedies, one variant each.
+
+    nnx run experiment=fashion_overfit                                # base: 784-128-128-10, SGD lr 0.01, batch 64
+    nnx run -m experiment=fashion_overfit 'variant=glob(*)'           # all ten; summary.md is the comparison
+    nnx run experiment=fashion_overfit variant=l1 regularization.l1=1e-4   # a stronger L1
+
+The test set is the held-out curve the assignment plots: it is passed to the engine as its validation split, so
+history.csv logs train and test loss per epoch (its `val_*` columns are the test set). Nothing is chosen on it: no
+early stopping on it, no restoring of the best epoch; every number is the final epoch's model. Remedies: data
+augmentation (`data.augment`, batched on the device), L2 (`optim.weight_decay`), L1 (`regularization.l1`, added to
+the training loss through fit's `step` hook), dropout (`model.dropout`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from nnx.engine import TrainerConfig, evaluate, fit, predict, supervised_step, trainer_config
+from nnx.errors import NnxError
+from nnx.models import mlp  # noqa: F401  (registers model=mlp)
+from nnx.registry import EXPERIMENTS, LOSSES, MODELS
+from nnx.report import overfit_figures
+
+
+@dataclasses.dataclass
+class RegularizationConfig:
+    l1: float = 0.0   # coefficient of l1 * sum |w| over the weight matrices (not the biases), added to the train loss
+
+
+@dataclasses.dataclass
+class FashionOverfitConfig:
+    trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
+    regularization: RegularizationConfig = dataclasses.field(default_factory=RegularizationConfig)
+    variant: str = "base"        # which remedy this config is (set by each variant file)
+    grid_images: int = 32        # test images in predictions.png (the first ones of the test set)
+
+
+def weight_l1(model: torch.nn.Module) -> torch.Tensor:
+    """sum |w| over every weight matrix (parameters with 2+ dimensions); biases are not penalised."""
+    return sum(p.abs().sum() for p in model.parameters() if p.dim() > 1)
+
+
+def l1_penalized(step, l1: float):
+    """The training step with l1 * sum |w| added to its loss; evaluation passes (model.eval()) stay plain CE."""
+    def penalized(model, x, y):
+        loss, logits = step(model, x, y)
+        if model.training:
+            loss = loss + l1 * weight_l1(model)
+        return loss, logits
+
+    return penalized
+
+
+def check(cfg, trainer: TrainerConfig) -> None:
+    l1 = cfg.regularization.l1
+    if not (math.isfinite(l1) and l1 >= 0):
+        raise NnxError(f"regularization.l1={l1} must be a finite number >= 0", fix="e.g. regularization.l1=1e-4")
+    if cfg.optim.get("weight_decay", 0) < 0:
+        raise NnxError(f"optim.weight_decay={cfg.optim.weight_decay} must be >= 0")
+    if cfg.data.get("val_fraction", 0):
+        raise NnxError(f"data.val_fraction={cfg.data.val_fraction}: fashion_overfit logs the test set each epoch in "
+                       "place of a validation split", fix="use data.val_fraction=0")
+    if trainer.restore_best or (trainer.early_stopping.monitor.startswith("val_")
+                                and trainer.early_stopping.patience is not None):
+        raise NnxError("restoring the best epoch or stopping early on val_* would choose the model on the test set",
+                       fix="keep trainer.restore_best=false and trainer.early_stopping.monitor=train_loss")
+    if cfg.grid_images <= 0:
+        raise NnxError(f"grid_images={cfg.grid_images} must be positive")
+
+
+def summary_metrics(result, test: dict, train_loss_clean: float, train_acc_clean: float) -> dict:
+    """The comparison row: final train loss (as trained, and with dropout/augmentation/penalty off), final and
+    minimum test loss, the gap, test accuracy, epochs, seconds."""
+    history = result.history
+    test_losses = [row["val_loss"] for row in history if row.get("val_loss") is not None]
+    finite = [(value, row["epoch"]) for value, row in zip(test_losses, history) if math.isfinite(value)]
+    min_test, min_epoch = min(finite) if finite else (None, None)
+    train_loss = history[-1]["train_loss"]
+    return {
+        "train_loss": train_loss,
+        "train_loss_clean": train_loss_clean,
+        "test_loss": test["test_loss"],
+        "min_test_loss": min_test,
+        "min_test_epoch": min_epoch,
+        "gap": test["test_loss"] - train_loss,
+        "gap_clean": test["test_loss"] - train_loss_clean,
+        "train_acc_clean": train_acc_clean,
+        "test_acc": test["test_acc"],
+        "epochs": result.last_epoch,
+        "train_s": round(result.seconds, 2),
+    }
+
+
+def draw_predictions(run, model, bundle, count: int, variant: str) -> None:
+    count = min(count, len(bundle.test))
+    raw = bundle.test.x[:count]
+    model.eval()
+    with torch.no_grad():
+        predicted = model(bundle.prepare(raw)).argmax(1).cpu().numpy()
+    columns = min(8, count)
+    with run.figure("predictions", figsize=(1.35 * columns, 1.6 * math.ceil(count / columns) + 0.5)) as fig:
+        overfit_figures.prediction_grid(fig, raw.float().div(255).cpu().numpy(), bundle.test.y[:count].cpu().numpy(),
+                                        predicted, bundle.classes, columns, title=f"{variant}: ")
+
+
+def draw_sweep_overlay(run) -> None:
+    """Inside a multirun, every job's test loss so far on one plot (the sweep's last job draws them all)."""
+    sweep_dir = run.dir.parent
+    if not (sweep_dir / "multirun.yaml").is_file():
+        return
+    curves = overfit_figures.sweep_test_curves(sweep_dir)
+    if any(values for _, values in curves.values()):
+        with run.figure("sweep_test_loss", figsize=(9, 5)) as fig:
+            overfit_figures.sweep_figure(fig, curves)
+
+
+@EXPERIMENTS.register("fashion_overfit", schema=FashionOverfitConfig)
+def run(cfg, run) -> None:
+    from nnx.data import load
+
+    trainer = trainer_config(cfg.trainer)
+    check(cfg, trainer)
+    bundle = load(cfg.data, device=run.device, seed=run.seed)
+    bundle.val = bundle.test  # the per-epoch held-out curve; never used to choose anything
+    model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
+    n_params = sum(p.numel() for p in model.parameters())
+    run.log.info("%s: %s; mlp %s, dropout %g, %d parameters", cfg.variant, bundle.describe(),
+                 list(cfg.model.hidden), cfg.model.dropout, n_params)
+
+    step = None
+    if cfg.regularization.l1 > 0:
+        loss_fn = LOSSES.build({"name": trainer.loss, "label_smoothing": trainer.label_smoothing})
+        step = l1_penalized(supervised_step(loss_fn), cfg.regularization.l1)
+    result = fit(model, bundle, trainer, cfg.optim, run, step=step)
+    run.metrics_update({"n_params": n_params, "n_train": len(bundle.train), "diverged": result.diverged})
+    if result.diverged:
+        return
+
+    test = evaluate(model, bundle, "test", run)  # confusion_matrix.{png,csv,md}
+    truth, predicted, train_loss_clean = predict(model, bundle, "train")
+    run.metrics_update(summary_metrics(result, test, train_loss_clean, float((truth == predicted).mean())))
+    if cfg.regularization.l1 > 0:
+        run.metric("l1_penalty", cfg.regularization.l1 * weight_l1(model).item())
+    with run.figure("loss_gap", figsize=(11, 4.2)) as fig:
+        overfit_figures.loss_gap_figure(fig, result.history, f"{cfg.variant}: ", train_loss_clean)
+    draw_predictions(run, model, bundle, cfg.grid_images, cfg.variant)
+    draw_sweep_overlay(run)

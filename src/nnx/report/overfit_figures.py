@@ -1,0 +1,116 @@
+"""Figures of fashion_overfit: test images with predicted vs true labels, and the train/test loss with the gap marked.
+
+    prediction_grid(fig, images, truth, predicted, classes)      # images: N x H x W (or N x 1 x H x W) in [0, 1]
+    loss_gap_figure(fig, rows, title, train_loss_clean=0.31)      # rows: the engine's history rows (val = test)
+    sweep_figure(fig, sweep_test_curves(sweep_dir))               # every finished job's test loss on one axis
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+WRONG, RIGHT = "tab:red", "tab:green"
+
+
+def prediction_grid(fig, images: np.ndarray, truth: np.ndarray, predicted: np.ndarray, classes: list[str],
+                    columns: int = 8, title: str = "") -> None:
+    """One panel per image: predicted over true class name; a wrong prediction gets a red frame and title."""
+    images = np.asarray(images)
+    if images.ndim == 4:  # N x C x H x W: grey images have one channel, colour ones go channel-last
+        images = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
+    columns = max(1, min(columns, len(images)))
+    rows = math.ceil(len(images) / columns)
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if index >= len(images):
+            ax.axis("off")
+            continue
+        ax.imshow(images[index], cmap="gray", vmin=0, vmax=1)
+        wrong = int(predicted[index]) != int(truth[index])
+        colour = WRONG if wrong else RIGHT
+        mark = "✗ " if wrong else ""
+        ax.set_title(f"{mark}{classes[int(predicted[index])]}\ntrue: {classes[int(truth[index])]}",
+                     fontsize=7, color=colour)
+        for spine in ax.spines.values():
+            spine.set_edgecolor(colour)
+            spine.set_linewidth(2.5 if wrong else 0.8)
+    n_wrong = int((np.asarray(predicted) != np.asarray(truth)).sum())
+    fig.suptitle(f"{title}predicted (top) vs true class: {n_wrong} of {len(images)} wrong (red)", fontsize=10)
+    fig.tight_layout()
+
+
+def column(rows: list[dict], key: str) -> np.ndarray:
+    return np.array([float(row[key]) if row.get(key) not in (None, "") else np.nan for row in rows])
+
+
+def loss_gap_figure(fig, rows: list[dict], title: str = "", train_loss_clean: float | None = None) -> None:
+    """Left: train and test loss per epoch, the minimum test loss and the final gap (test - train) marked.
+    Right: train and test accuracy. `val_*` columns hold the test set (fashion_overfit logs it as the val split).
+    `train_loss_clean`: the final model's loss on the training images with dropout and augmentation off."""
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = np.array([int(row["epoch"]) for row in rows])
+    train, test = column(rows, "train_loss"), column(rows, "val_loss")
+    loss_ax, acc_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    loss_ax.plot(epochs, train, "-", color="tab:blue", label="train (as trained)")
+    loss_ax.plot(epochs, test, "-", color="tab:orange", label="test")
+    if np.isfinite(test).any():
+        best = int(np.nanargmin(test))
+        loss_ax.plot(epochs[best], test[best], "v", color="tab:orange", markersize=8,
+                     label=f"min test {test[best]:.3f} (epoch {epochs[best]})")
+    if np.isfinite(train[-1]) and np.isfinite(test[-1]):
+        last, gap = epochs[-1], test[-1] - train[-1]
+        loss_ax.annotate("", xy=(last, test[-1]), xytext=(last, train[-1]),
+                         arrowprops={"arrowstyle": "<->", "color": "tab:red", "lw": 1.5})
+        loss_ax.text(last, (train[-1] + test[-1]) / 2, f" gap {gap:+.3f}", color="tab:red", va="center",
+                     ha="right" if len(epochs) > 1 else "left", fontsize=9)
+    if train_loss_clean is not None and math.isfinite(train_loss_clean):
+        loss_ax.plot(epochs[-1], train_loss_clean, "o", color="tab:blue", fillstyle="none", markersize=8,
+                     label=f"train, dropout/augment off: {train_loss_clean:.3f}")
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title=f"{title}loss per epoch")
+    loss_ax.legend(fontsize=8)
+    for part, key, colour in (("train", "train_acc", "tab:blue"), ("test", "val_acc", "tab:orange")):
+        values = column(rows, key)
+        if np.isfinite(values).any():
+            acc_ax.plot(epochs, values, "-", color=colour, label=part)
+    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="accuracy per epoch")
+    if acc_ax.lines:
+        acc_ax.legend(fontsize=8)
+    for ax in (loss_ax, acc_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+
+
+def sweep_test_curves(sweep_dir: Path) -> dict[str, tuple[list[int], list[float]]]:
+    """variant -> (epochs, test losses) for every job of a sweep folder that has a history.csv so far."""
+    import yaml
+
+    curves = {}
+    for job in sorted(Path(sweep_dir).iterdir(), key=lambda p: (len(p.name), p.name)):
+        if not ((job / "history.csv").is_file() and (job / "config.yaml").is_file()):
+            continue
+        variant = (yaml.safe_load((job / "config.yaml").read_text()) or {}).get("variant", job.name)
+        with (job / "history.csv").open() as handle:
+            rows = [row for row in csv.DictReader(handle) if row.get("val_loss")]
+        curves[f"{variant} (job {job.name})"] = ([int(r["epoch"]) for r in rows], [float(r["val_loss"]) for r in rows])
+    return curves
+
+
+def sweep_figure(fig, curves: dict[str, tuple[list[int], list[float]]]) -> None:
+    from matplotlib import colormaps
+
+    ax = fig.add_subplot()
+    palette = colormaps["tab20" if len(curves) > 10 else "tab10"]
+    for index, (label, (epochs, values)) in enumerate(curves.items()):
+        ax.plot(epochs, values, "-", linewidth=1.3, color=palette(index % palette.N), label=label)
+    ax.set(xlabel="epoch", ylabel="test cross-entropy", title="test loss per epoch, every variant of the sweep")
+    ax.grid(alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))

@@ -9,7 +9,7 @@ import torch
 
 from nnx.engine.clustering import cluster_scores, contingency, hungarian_accuracy, kmeans_labels, pca_features
 from nnx.errors import NnxError
-from nnx.experiments.dac_mnist import pixel_weights, weighted_loss_step
+from nnx.experiments.dac_mnist import cpu_training, pixel_weights, weighted_loss_step
 from nnx.registry import MODELS
 
 
@@ -116,3 +116,14 @@ def test_weighted_loss_is_eq4_plus_the_l2_term():
     with_l2, _ = weighted_loss_step(weights, beta=0.5)(model, x, None)
     l2 = sum((m.weight ** 2).sum().item() for m in model.modules() if isinstance(m, torch.nn.Linear))
     assert with_l2.item() == pytest.approx(loss.item() + 0.5 * l2)
+
+
+def test_cpu_training_flushes_subnormals_and_restores_the_settings():
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU cannot flush subnormals (torch.set_flush_denormal needs x86 SSE3)")
+    threads, subnormal = torch.get_num_threads(), torch.tensor([1e-40])
+    assert (subnormal * 1.5).item() != 0  # subnormals are kept by default...
+    with cpu_training(threads=1):
+        assert torch.get_num_threads() == 1
+        assert (subnormal * 1.5).item() == 0  # ...and flushed to zero while an autoencoder trains
+    assert torch.get_num_threads() == threads and (subnormal * 1.5).item() != 0

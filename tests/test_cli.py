@@ -130,3 +130,10 @@ def test_experiment_groups_and_glob_over_them(cli, tmp_path):
     (sweep,) = cli.sweep_dirs("mcp_seven_segment")
     rows = list(csv.DictReader((sweep / "summary.csv").open()))
     assert [(r["variant"], r.get("mcp_single/n_weights")) for r in rows] == [("one", "28"), ("two", "")]
+
+
+def test_hydra_flags_after_the_overrides_of_an_experiment_with_groups(cli):
+    """`--cfg job` after `variant=...` (the group's search path is added beside experiment=, not after the flag)."""
+    result = cli("run", "experiment=cifar_cnn_sweep", "variant=tanh", "--cfg", "job")
+    assert result.returncode == 0, result.stderr
+    assert "activation: tanh" in result.stdout and "variant: tanh" in result.stdout

@@ -78,7 +78,9 @@ def experiment_groups(args: list[str]) -> list[str]:
             if isinstance(glob, Glob):
                 arg = f"{key}={','.join(glob.filter(sorted(p.stem for p in group.glob('*.yaml'))))}"
         expanded.append(arg)
-    return [*expanded, f"hydra.searchpath=[file://{folder}]"]
+    # Beside the experiment= override: Hydra's parser wants the overrides together, before or after its flags.
+    at = max(i for i, arg in enumerate(expanded) if re.fullmatch(r"\+{0,2}experiment=.*", arg)) + 1
+    return [*expanded[:at], f"hydra.searchpath=[file://{folder}]", *expanded[at:]]
 
 
 def check_experiment_arg(args: list[str]) -> int | None:

@@ -54,13 +54,13 @@ def data_source(tmp: Path) -> tuple[list[str], str, int]:
 
 def epoch_seconds(cfg, bundle, run_dir: Path) -> float:
     from nnx.engine import fit
-    from nnx.experiments.cifar_cnn_sweep import cpu_threads
+    from nnx.engine.cpu import cpu_training
     from nnx.registry import MODELS
     from nnx.run import Run
 
     torch.manual_seed(SEED)
     bundle.batch_size = cfg.data.batch_size
-    with cpu_threads("cpu", 1):
+    with cpu_training("cpu", 1):
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
         run = Run(run_dir)
         trainer = {"epochs": 1, "plots": False, "checkpoint": False, "progress": False}

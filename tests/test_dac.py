@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from nnx.engine.clustering import cluster_scores, contingency, hungarian_accuracy, kmeans_labels, pca_features
+from nnx.engine.cpu import cpu_training
 from nnx.errors import NnxError
-from nnx.experiments.dac_mnist import cpu_training, pixel_weights, weighted_loss_step
+from nnx.experiments.dac_mnist import pixel_weights, weighted_loss_step
 from nnx.registry import MODELS
 
 
@@ -123,7 +124,7 @@ def test_cpu_training_flushes_subnormals_and_restores_the_settings():
         pytest.skip("this CPU cannot flush subnormals (torch.set_flush_denormal needs x86 SSE3)")
     threads, subnormal = torch.get_num_threads(), torch.tensor([1e-40])
     assert (subnormal * 1.5).item() != 0  # subnormals are kept by default...
-    with cpu_training(threads=1):
+    with cpu_training("cpu", threads=1):
         assert torch.get_num_threads() == 1
         assert (subnormal * 1.5).item() == 0  # ...and flushed to zero while an autoencoder trains
     assert torch.get_num_threads() == threads and (subnormal * 1.5).item() != 0

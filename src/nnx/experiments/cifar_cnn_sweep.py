@@ -13,13 +13,11 @@ job, with each variant's reference numbers and every job's validation loss on on
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 
-import torch
-
 from nnx.engine import TrainerConfig, evaluate, fit
+from nnx.engine.cpu import cpu_training
 from nnx.errors import NnxError
 from nnx.models import cnn, mobilenet  # noqa: F401  (register model=cnn and model=mobilenet_v2)
 from nnx.registry import EXPERIMENTS, MODELS
@@ -32,19 +30,6 @@ class CifarCnnConfig:
     variant: str = "base"            # the report's run this config reproduces (set by each variant file)
     cpu_threads: int | None = 1      # torch threads on CPU; null: torch's default
     feature_image: int = 0           # the test image whose feature maps are drawn
-
-
-@contextlib.contextmanager
-def cpu_threads(device: str, threads: int | None):
-    """Small convolutions run fastest on one thread: their work per call is too little to share, and on a busy
-    machine extra threads wait on each other (2 threads were 10x slower than 1 on the 2-core build machine)."""
-    before = torch.get_num_threads()
-    if device == "cpu" and threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def finite(values) -> list[float]:
@@ -84,7 +69,7 @@ def draw_filters_and_maps(run, model, bundle, image_index: int, variant: str) ->
 def run(cfg, run) -> None:
     from nnx.data import load
 
-    with cpu_threads(run.device, cfg.cpu_threads):
+    with cpu_training(run.device, cfg.cpu_threads):
         bundle = load(cfg.data, device=run.device, seed=run.seed)
         if not 0 <= cfg.feature_image < len(bundle.test):
             raise NnxError(f"feature_image={cfg.feature_image} is not one of the {len(bundle.test)} test images")

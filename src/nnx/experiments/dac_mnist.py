@@ -8,7 +8,6 @@ training images. The pixel weights are the only place labels enter, from `dac.n_
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 
 from nnx.engine import TrainerConfig, fit
 from nnx.engine.clustering import cluster_scores, kmeans_labels, pca_features
+from nnx.engine.cpu import cpu_training
 from nnx.errors import NnxError
 from nnx.models import autoencoder  # noqa: F401  (registers model=autoencoder)
 from nnx.registry import EXPERIMENTS, MODELS
@@ -90,25 +90,6 @@ def weighted_loss_step(weights: torch.Tensor, beta: float):
     return step
 
 
-@contextlib.contextmanager
-def cpu_training(threads: int):
-    """torch's CPU threads for the block (one by default: on a busy 2-core machine two threads spin against the
-    other jobs: an epoch of 10,000 images took 11 s with two threads against 0.65 s with one), and subnormal floats
-    flushed to zero. The L2 term pulls the weights of always-blank pixels and dead units towards 0 and Adam's moments
-    decay there: they become subnormal, and x86 arithmetic on them is ~10x slower (a Fashion-MNIST epoch went from
-    11 s to 140 s after 7 epochs, measured here). Values below 1.2e-38 change nothing else."""
-    before = torch.get_num_threads()
-    if threads > 0:
-        torch.set_num_threads(threads)
-    flushing = torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-        if flushing:
-            torch.set_flush_denormal(False)
-
-
 @torch.no_grad()
 def encode_and_reconstruct(model, x: torch.Tensor, batch_size: int = 4096) -> tuple[np.ndarray, torch.Tensor]:
     model.eval()
@@ -161,7 +142,7 @@ def run(cfg, run) -> None:
     for name, pixel_weight in losses.items():
         torch.manual_seed(run.seed)  # the same initial weights for both autoencoders
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape)
-        with cpu_training(settings.threads if run.device == "cpu" else 0):
+        with cpu_training(run.device, settings.threads):
             result = fit(model, bundle, cfg.trainer, cfg.optim, run,
                          step=weighted_loss_step(pixel_weight, settings.beta), name=name)
         run.metrics_update(result.metrics(), prefix=f"{name}/")

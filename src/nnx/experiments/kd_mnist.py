@@ -9,7 +9,6 @@ measures distillation alone, and α = 0 reproduces the plain student exactly.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 from pathlib import Path
@@ -19,6 +18,7 @@ import torch
 from omegaconf import OmegaConf
 
 from nnx.engine import TrainerConfig, evaluate, fit, load_state, predict, trainer_config
+from nnx.engine.cpu import cpu_training
 from nnx.engine.distillation import Distiller, distillation_step, hint_projection
 from nnx.errors import NnxError
 from nnx.models import mlp  # noqa: F401  (registers the `mlp` model)
@@ -129,26 +129,13 @@ def load_teacher(teacher, bundle, where: str, device: str) -> None:
                        fix="set teacher.hidden (etc.) to the architecture it was trained with") from None
 
 
-@contextlib.contextmanager
-def cpu_threads(count: int):
-    """torch's CPU threads for the block (0: leave them). On this busy 2-core machine one thread ran a teacher step
-    (batch 128) in 0.17 s, two threads in 1.3 s: they spin against the other processes."""
-    before = torch.get_num_threads()
-    if count > 0:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 @EXPERIMENTS.register("kd_mnist", schema=KdMnistConfig)
 def run(cfg, run) -> None:
     kd = KdSettings(**OmegaConf.to_container(cfg.kd, resolve=True))
     check(kd)
     for role in ("teacher", "student"):
         MODELS.validate(cfg[role], where=role)  # one clear line for a bad key, before any data is read
-    with cpu_threads(kd.threads if run.device == "cpu" else 0):
+    with cpu_training(run.device, kd.threads):
         teacher_student_and_distilled(cfg, run, kd)
 
 

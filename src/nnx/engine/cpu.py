@@ -1,0 +1,33 @@
+"""CPU settings for a block of training: torch's thread count, and subnormal floats flushed to zero."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+
+@contextlib.contextmanager
+def cpu_training(device: str, threads: int | None):
+    """On `device == "cpu"`: `threads` torch threads for the block (0 or None: torch's default), and subnormal floats
+    flushed to zero; both restored afterwards. Elsewhere nothing changes.
+
+    Threads: small layers run fastest on one thread, since their work per call is too little to share, and on a busy
+    2-core machine two threads spin against the other processes (measured here: a kd teacher step 0.17 s on one
+    thread, 1.3 s on two; a dac epoch of 10,000 images 0.65 s against 11 s).
+    Subnormals: an L2 term and Adam's decaying moments drive weights of always-blank pixels and dead units below
+    1.2e-38, where x86 arithmetic is ~10x slower (a dac Fashion-MNIST epoch went from 11 s to 140 s after 7 epochs).
+    Flushing them to zero changes nothing else."""
+    if device != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    flushing = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        if flushing:
+            torch.set_flush_denormal(False)

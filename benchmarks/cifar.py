@@ -55,6 +55,7 @@ def data_source(tmp: Path) -> tuple[list[str], str, int]:
 def epoch_seconds(cfg, bundle, run_dir: Path) -> float:
     from nnx.engine import fit
     from nnx.engine.cpu import cpu_training
+    from nnx.models import cnn, mobilenet  # noqa: F401  (register model=cnn and model=mobilenet_v2)
     from nnx.registry import MODELS
     from nnx.run import Run
 

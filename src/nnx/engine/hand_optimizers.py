@@ -13,6 +13,7 @@ it never reads the learning rate.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Iterable
 
 import torch
@@ -33,7 +34,7 @@ def check_choice(name: str, impl: str) -> None:
                        fix=f"with optim.impl={impl} choose one of: {', '.join(CHOICES[impl])}")
 
 
-class HandOptimizer:
+class HandOptimizer(ABC):
     """Holds the parameters, one state dict per parameter and the step count t; subclasses write `update`."""
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float):
@@ -53,8 +54,9 @@ class HandOptimizer:
             if p.grad is not None:
                 self.update(p, p.grad, state)
 
+    @abstractmethod
     def update(self, p: torch.Tensor, g: torch.Tensor, state: dict) -> None:
-        raise NotImplementedError
+        """Change `p` in place from its gradient `g` and its `state`."""
 
 
 class SGD(HandOptimizer):

@@ -109,8 +109,10 @@ def seed_everything(seed: int) -> None:
 
 
 def git_commit() -> str | None:
+    """The nnx checkout's commit (wherever the command was started from), or None outside a git checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None

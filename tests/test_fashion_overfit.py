@@ -83,7 +83,9 @@ def test_each_job_logs_train_and_test_per_epoch_and_draws_its_figures(smoke_swee
         for figure in FIGURES:
             assert (job / f"{figure}.png").stat().st_size > 5000, (cfg.variant, figure)
         assert ("l1_penalty" in metrics) == (cfg.regularization.l1 > 0) == (cfg.variant == "l1")
-    assert (jobs[-1] / "sweep_test_loss.png").stat().st_size > 5000
+    # every job's test loss per epoch on one plot: the sweep summary's val_loss.png (val is the test set here)
+    assert (smoke_sweep / "val_loss.png").stat().st_size > 5000
+    assert "![val_loss](val_loss.png)" in (smoke_sweep / "summary.md").read_text()
 
 
 def test_the_l1_term_adds_exactly_l1_times_the_sum_of_absolute_weights():

@@ -106,17 +106,6 @@ def draw_predictions(run, model, bundle, count: int, variant: str) -> None:
                                         predicted, bundle.classes, columns, title=f"{variant}: ")
 
 
-def draw_sweep_overlay(run) -> None:
-    """Inside a multirun, every job's test loss so far on one plot (the sweep's last job draws them all)."""
-    sweep_dir = run.dir.parent
-    if not (sweep_dir / "multirun.yaml").is_file():
-        return
-    curves = overfit_figures.sweep_test_curves(sweep_dir)
-    if any(values for _, values in curves.values()):
-        with run.figure("sweep_test_loss", figsize=(9, 5)) as fig:
-            overfit_figures.sweep_figure(fig, curves)
-
-
 @EXPERIMENTS.register("fashion_overfit", schema=FashionOverfitConfig)
 def run(cfg, run) -> None:
     from nnx.data import load
@@ -147,4 +136,3 @@ def run(cfg, run) -> None:
     with run.figure("loss_gap", figsize=(11, 4.2)) as fig:
         overfit_figures.loss_gap_figure(fig, result.history, f"{cfg.variant}: ", train_loss_clean)
     draw_predictions(run, model, bundle, cfg.grid_images, cfg.variant)
-    draw_sweep_overlay(run)

@@ -2,14 +2,11 @@
 
     prediction_grid(fig, images, truth, predicted, classes)      # images: N x H x W (or N x 1 x H x W) in [0, 1]
     loss_gap_figure(fig, rows, title, train_loss_clean=0.31)      # rows: the engine's history rows (val = test)
-    sweep_figure(fig, sweep_test_curves(sweep_dir))               # every finished job's test loss on one axis
 """
 
 from __future__ import annotations
 
-import csv
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -86,31 +83,3 @@ def loss_gap_figure(fig, rows: list[dict], title: str = "", train_loss_clean: fl
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     fig.tight_layout()
-
-
-def sweep_test_curves(sweep_dir: Path) -> dict[str, tuple[list[int], list[float]]]:
-    """variant -> (epochs, test losses) for every job of a sweep folder that has a history.csv so far."""
-    import yaml
-
-    curves = {}
-    for job in sorted(Path(sweep_dir).iterdir(), key=lambda p: (len(p.name), p.name)):
-        if not ((job / "history.csv").is_file() and (job / "config.yaml").is_file()):
-            continue
-        variant = (yaml.safe_load((job / "config.yaml").read_text()) or {}).get("variant", job.name)
-        with (job / "history.csv").open() as handle:
-            rows = [row for row in csv.DictReader(handle) if row.get("val_loss")]
-        curves[f"{variant} (job {job.name})"] = ([int(r["epoch"]) for r in rows], [float(r["val_loss"]) for r in rows])
-    return curves
-
-
-def sweep_figure(fig, curves: dict[str, tuple[list[int], list[float]]]) -> None:
-    from matplotlib import colormaps
-
-    ax = fig.add_subplot()
-    palette = colormaps["tab20" if len(curves) > 10 else "tab10"]
-    for index, (label, (epochs, values)) in enumerate(curves.items()):
-        ax.plot(epochs, values, "-", linewidth=1.3, color=palette(index % palette.N), label=label)
-    ax.set(xlabel="epoch", ylabel="test cross-entropy", title="test loss per epoch, every variant of the sweep")
-    ax.grid(alpha=0.3)
-    if ax.lines:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -38,6 +39,12 @@ def cli(tmp_path) -> Cli:
 
 def read_metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
+
+
+def summary_rows(sweep_dir: Path) -> list[dict]:
+    """A sweep's summary.csv, one dict per job."""
+    with (sweep_dir / "summary.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 @pytest.fixture

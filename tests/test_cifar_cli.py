@@ -2,12 +2,11 @@
 on generated CIFAR-10 pickles gives the report's table (one row per variant), per-run figures and the overlay; a
 diverging run is recorded, not fatal; absent CIFAR is one clear message."""
 
-import csv
 from pathlib import Path
 
 import pytest
 
-from conftest import CONF, Cli, read_metrics
+from conftest import CONF, Cli, read_metrics, summary_rows
 from formats import write_cifar
 
 EXP = "experiment=cifar_cnn_sweep"
@@ -62,8 +61,7 @@ def sweep(tmp_path_factory):
 
 @pytest.mark.slow  # the 16-job sweep: ~30 s of CPU, 70 s on the busy 2-core machine
 def test_the_sweep_table_has_one_row_per_variant_from_the_metrics(sweep):
-    with (sweep / "summary.csv").open() as handle:
-        rows = list(csv.DictReader(handle))
+    rows = summary_rows(sweep)
     assert sorted(row["variant"] for row in rows) == VARIANTS
     assert all(row["status"] == "ok" for row in rows)
     for row in rows:
@@ -95,8 +93,7 @@ def test_the_sweep_overlays_every_variants_validation_loss(sweep):
 
 @pytest.mark.slow  # the 16-job sweep: ~30 s of CPU, 70 s on the busy 2-core machine
 def test_mobilenet_smoke_trains_from_scratch(sweep):
-    with (sweep / "summary.csv").open() as handle:
-        job = next(row["job"] for row in csv.DictReader(handle) if row["variant"] == "mobilenet_v2")
+    job = next(row["job"] for row in summary_rows(sweep) if row["variant"] == "mobilenet_v2")
     metrics = read_metrics(sweep / job)
     assert metrics["pretrained"] is False and metrics["n_params"] > 2_000_000
     assert "mobilenet_v2" in (sweep / job / "report.md").read_text()

@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from conftest import read_metrics
+from conftest import read_metrics, summary_rows
 
 ADALINE, MADALINE = "experiment=adaline_iris", "experiment=madaline_moons"
 TIMING = ("duration_s",)
@@ -41,7 +41,7 @@ def test_madaline_sweep_over_hidden_sizes_and_rules(cli):
     result = cli("run", "-m", MADALINE, "smoke=true", "model.hidden=3,8", "model.rule=mri")
     assert result.returncode == 0, result.stderr
     (sweep,) = cli.sweep_dirs("madaline_moons")
-    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    rows = summary_rows(sweep)
     assert [r["model.hidden"] for r in rows] == ["3", "8"] and {r["status"] for r in rows} == {"ok"}
     assert all((sweep / r["job"] / "decision_boundary.png").is_file() for r in rows)
     assert "acc_test_3_hidden | 0.816" in (sweep / "summary.md").read_text()
@@ -75,7 +75,7 @@ def test_madaline_sweep_beats_every_reference_number(cli):
     result = cli("run", "-m", MADALINE, "model.hidden=3,5,8", "seed=0,1,2")
     assert result.returncode == 0, result.stderr
     (sweep,) = cli.sweep_dirs("madaline_moons")
-    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    rows = summary_rows(sweep)
     reference = {"3": 0.816, "5": 0.886, "8": 0.874}
     for hidden, theirs in reference.items():
         ours = [float(r["acc_test"]) for r in rows if r["model.hidden"] == hidden]

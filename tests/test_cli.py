@@ -1,9 +1,8 @@
 """The CLI end to end, in a subprocess, as a user types it."""
 
-import csv
 import json
 
-from conftest import read_metrics
+from conftest import read_metrics, summary_rows
 
 MCP = "experiment=mcp_seven_segment"
 TIMING = ("duration_s",)
@@ -35,7 +34,7 @@ def test_multirun_writes_one_summary_row_per_job(cli):
     result = cli("run", "-m", MCP, "model=mcp_single,mcp_two_layer,mcp_two_layer_exact")
     assert result.returncode == 0, result.stderr
     (sweep,) = cli.sweep_dirs("mcp_seven_segment")
-    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    rows = summary_rows(sweep)
     assert [r["model"] for r in rows] == ["mcp_single", "mcp_two_layer", "mcp_two_layer_exact"]
     assert [r["status"] for r in rows] == ["ok"] * 3
     assert rows[1]["mcp_two_layer/n_weights"] == "22"
@@ -48,7 +47,7 @@ def test_a_failing_job_does_not_stop_the_sweep(cli):
     assert result.returncode != 0
     assert "1 sweep job(s) failed" in result.stderr and "Traceback" not in result.stderr
     (sweep,) = cli.sweep_dirs("mcp_seven_segment")
-    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    rows = summary_rows(sweep)
     assert [r["status"] for r in rows] == ["ok", "failed", "ok"]
     assert "seed" in rows[1]["error"] and "Integer" in rows[1]["error"]
 
@@ -128,7 +127,7 @@ def test_experiment_groups_and_glob_over_them(cli, tmp_path):
     result = cli("run", "-m", MCP, "+variant=glob(*,exclude=three)", env={"NNX_CONF_DIR": str(conf)})
     assert result.returncode == 0, result.stderr
     (sweep,) = cli.sweep_dirs("mcp_seven_segment")
-    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    rows = summary_rows(sweep)
     assert [(r["variant"], r.get("mcp_single/n_weights")) for r in rows] == [("one", "28"), ("two", "")]
 
 

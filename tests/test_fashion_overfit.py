@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import CONF, Cli, read_metrics
+from conftest import CONF, Cli, read_metrics, summary_rows
 from formats import write_idx_set
 
 EXP = "experiment=fashion_overfit"
@@ -58,8 +58,7 @@ def smoke_sweep(tmp_path_factory):
 
 
 def test_sweep_gives_one_summary_row_per_variant(smoke_sweep):
-    with (smoke_sweep / "summary.csv").open() as handle:
-        rows = list(csv.DictReader(handle))
+    rows = summary_rows(smoke_sweep)
     assert sorted(row["variant"] for row in rows) == VARIANTS
     assert all(row["status"] == "ok" for row in rows)
     for row in rows:

@@ -7,7 +7,7 @@ import torch
 from matplotlib.figure import Figure
 from sklearn.datasets import load_digits
 
-from conftest import Cli, read_metrics
+from conftest import Cli, read_metrics, summary_rows
 from nnx.engine.hand_optimizers import NAMES, make_optimizer
 from nnx.experiments.optimizer_compare import ProtocolConfig, batches, summarize, train_until
 from nnx.models.tensor_mlp import TensorMLP
@@ -116,7 +116,7 @@ def test_sweep_over_optimizers_and_learning_rates(cli):
     result = cli("run", "-m", EXP, "smoke=true", "optim.name=sgd,adam", "optim.lr=0.1,1")
     assert result.returncode == 0, result.stderr
     (sweep,) = cli.sweep_dirs("optimizer_compare")
-    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    rows = summary_rows(sweep)
     assert [(r["optim.name"], r["optim.lr"]) for r in rows] == [("sgd", "0.1"), ("sgd", "1"), ("adam", "0.1"),
                                                                   ("adam", "1")]
     assert rows[3]["status"] == "diverged" and rows[3]["adam/lr_1/diverged_at"] == "1"

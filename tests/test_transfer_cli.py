@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from conftest import ROOT, Cli, read_metrics
+from conftest import ROOT, Cli, read_metrics, summary_rows
 from formats import write_image_folder
 
 EXP = "experiment=transfer_catsdogs"
@@ -64,7 +64,7 @@ def test_frozen_job_trains_the_head_on_cached_features_and_the_other_fine_tunes(
 
 
 def test_sweep_summary_has_the_report_tables_shape(smoke_sweep):
-    rows = list(csv.DictReader((smoke_sweep / "summary.csv").open()))
+    rows = summary_rows(smoke_sweep)
     assert [row["model.trainable_fraction"] for row in rows] == ["0", "0.1"]
     assert all(row["status"] == "ok" and row["rf/val_acc"] for row in rows)
     summary = (smoke_sweep / "summary.md").read_text()

@@ -38,6 +38,10 @@ class TensorSplit:
     def __len__(self) -> int:
         return len(self.y)
 
+    def raw(self, index: int) -> torch.Tensor:
+        """Sample `index`'s raw input (uint8 C x H x W image or float features), as stored."""
+        return self.x[index]
+
 
 class FileImages(torch.utils.data.Dataset):
     """(path, label) pairs -> (uint8 C x H x W tensor, label), decoded when asked (in DataLoader workers)."""
@@ -60,6 +64,10 @@ class LoaderSplit:
 
     def __len__(self) -> int:
         return len(self.y)
+
+    def raw(self, index: int) -> torch.Tensor:
+        """Sample `index`'s uint8 C x H x W image, decoded from its file."""
+        return self.images[index][0]
 
 
 class DataBundle:
@@ -166,7 +174,7 @@ def channel_stats(split) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and std per channel (dim 1) of the split's [0, 1]-scaled input, in float64 chunks to spare memory."""
     if isinstance(split, LoaderSplit):  # a seeded sample is enough for a folder streamed from disk
         picks = torch.randperm(len(split), generator=torch.Generator().manual_seed(0))[:256]
-        x = torch.stack([split.images[int(i)][0] for i in picks])
+        x = torch.stack([split.raw(int(i)) for i in picks])
     else:
         x = split.x
     total, total_sq, count = 0.0, 0.0, 0

@@ -17,7 +17,6 @@ import statistics
 import time
 from typing import Any
 
-import numpy as np
 import torch
 from omegaconf import OmegaConf
 
@@ -108,13 +107,8 @@ def record_mistakes(run, model, features, bundle, limit: int) -> None:
     probabilities = torch.cat([model.classifier(x).float().softmax(1)
                                for x, _ in features.batches("val", shuffle=False, train=False)]).cpu().numpy()
     predicted = probabilities.argmax(1)
-    split = bundle.val
-
-    def image(index: int) -> np.ndarray:
-        return (split.x[index] if hasattr(split, "x") else split.images[index][0]).cpu().numpy()
-
-    misclassified_grid(run, image, features.val.y.cpu().numpy(), predicted, probabilities.max(1),
-                       bundle.classes, limit)
+    misclassified_grid(run, lambda index: bundle.val.raw(index).cpu().numpy(), features.val.y.cpu().numpy(),
+                       predicted, probabilities.max(1), bundle.classes, limit)
 
 
 def feature_classifiers(features, seed: int, trees: int) -> dict:

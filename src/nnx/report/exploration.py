@@ -19,7 +19,7 @@ def raw_images(split, limit: int = SCAN_LIMIT) -> torch.Tensor:
     """Up to `limit` raw inputs of a split, in order (decoded from files for a streamed split)."""
     if hasattr(split, "x"):
         return split.x[:limit]
-    return torch.stack([split.images[i][0] for i in range(min(len(split), 256))])
+    return torch.stack([split.raw(i) for i in range(min(len(split), 256))])
 
 
 def value_range(x: torch.Tensor) -> dict:
@@ -54,7 +54,7 @@ def first_of_each_class(split, num_classes: int) -> dict[int, torch.Tensor]:
         where = np.flatnonzero(labels == label)
         if len(where):
             index = int(where[0])
-            found[label] = split.x[index] if hasattr(split, "x") else split.images[index][0]
+            found[label] = split.raw(index)
     return found
 
 

@@ -19,7 +19,7 @@ import math
 from nnx.engine import TrainerConfig, evaluate, fit
 from nnx.engine.cpu import cpu_training
 from nnx.errors import NnxError
-from nnx.models import cnn, mobilenet  # noqa: F401  (register model=cnn and model=mobilenet_v2)
+from nnx.models import cnn, count_parameters, mobilenet  # noqa: F401  (cnn, mobilenet: register the models)
 from nnx.registry import EXPERIMENTS, MODELS
 from nnx.report import cnn_figures
 
@@ -74,7 +74,8 @@ def run(cfg, run) -> None:
         if not 0 <= cfg.feature_image < len(bundle.test):
             raise NnxError(f"feature_image={cfg.feature_image} is not one of the {len(bundle.test)} test images")
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
-        run.log.info("%s: %s, %d parameters", cfg.variant, cfg.model.name, sum(p.numel() for p in model.parameters()))
+        n_params = count_parameters(model.parameters())
+        run.log.info("%s: %s, %d parameters", cfg.variant, cfg.model.name, n_params)
 
         result = fit(model, bundle, cfg.trainer, cfg.optim, run)
 
@@ -83,7 +84,7 @@ def run(cfg, run) -> None:
             test = evaluate(model, bundle, "test", run)
             run.metrics_update({key: test[key] for key in ("test_acc", "test_loss")})
         run.metrics_update({"best_epoch": result.best_epoch, "stopped_early": result.stopped_early,
-                            "diverged": result.diverged, "n_params": sum(p.numel() for p in model.parameters())})
+                            "diverged": result.diverged, "n_params": n_params})
         if getattr(model, "pretrained", None) is not None:
             run.metric("pretrained", model.pretrained)
         if not result.diverged:

@@ -20,7 +20,7 @@ import torch
 
 from nnx.engine import TrainerConfig, evaluate, fit, predict, supervised_step, trainer_config
 from nnx.errors import NnxError
-from nnx.models import mlp  # noqa: F401  (registers model=mlp)
+from nnx.models import count_parameters, mlp  # noqa: F401  (mlp: registers model=mlp)
 from nnx.registry import EXPERIMENTS, LOSSES, MODELS
 from nnx.report import overfit_figures
 
@@ -115,7 +115,7 @@ def run(cfg, run) -> None:
     bundle = load(cfg.data, device=run.device, seed=run.seed)
     bundle.val = bundle.test  # the per-epoch held-out curve; never used to choose anything
     model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = count_parameters(model.parameters())
     run.log.info("%s: %s; mlp %s, dropout %g, %d parameters", cfg.variant, bundle.describe(),
                  list(cfg.model.hidden), cfg.model.dropout, n_params)
 

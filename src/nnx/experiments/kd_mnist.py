@@ -21,7 +21,7 @@ from nnx.engine import TrainerConfig, evaluate, fit, load_state, predict, traine
 from nnx.engine.cpu import cpu_training
 from nnx.engine.distillation import Distiller, distillation_step, hint_projection
 from nnx.errors import NnxError
-from nnx.models import mlp  # noqa: F401  (registers the `mlp` model)
+from nnx.models import count_parameters, mlp  # noqa: F401  (mlp: registers the `mlp` model)
 from nnx.registry import EXPERIMENTS, MODELS
 from nnx.report import kd_figures
 from nnx.report.exploration import explore
@@ -65,10 +65,6 @@ def check_hint_layers(teacher: torch.nn.Module, student: torch.nn.Module) -> Non
         if not isinstance(model, torch.nn.Sequential) or not isinstance(model[-1], torch.nn.Linear):
             raise NnxError(f"kd.feature_weight > 0 needs a {role} whose last layer is Linear (an mlp)",
                            fix=f"use {role}.name=mlp, or kd.feature_weight=0")
-
-
-def n_params(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 class TestAfterEachEpoch:
@@ -192,7 +188,8 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
     kd_acc = record(distilled, bundle, run, "kd", per_class)["test_acc"]
     run.metric("kd/gain", kd_acc - student_acc)
 
-    sizes = {"teacher": n_params(teacher), "student": n_params(student), "kd": n_params(distilled)}
+    sizes = {name: count_parameters(model.parameters())
+             for name, model in (("teacher", teacher), ("student", student), ("kd", distilled))}
     for name, size in sizes.items():
         run.metric(f"{name}/n_params", size)
     if sizes["student"] > 0.1 * sizes["teacher"]:

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from nnx.errors import NnxError
+from nnx.models import count_parameters
 from nnx.registry import MODELS
 
 log = logging.getLogger("nnx")
@@ -98,16 +99,13 @@ class TransferNet(nn.Module):
         return n_trainable
 
     def parameter_counts(self) -> dict:
-        def count(params) -> int:
-            return sum(p.numel() for p in params)
-
         backbone = list(self.backbone.parameters())
-        trainable_backbone = count(p for p in backbone if p.requires_grad)
+        trainable_backbone = count_parameters(p for p in backbone if p.requires_grad)
         return {"backbone_layers": len(self.trunk_layers),
                 "trainable_layers": sum(any(p.requires_grad for p in layer.parameters(recurse=False))
                                         for layer in self.trunk_layers),
-                "backbone_params": count(backbone), "trainable_backbone_params": trainable_backbone,
-                "trainable_params": trainable_backbone + count(self.classifier.parameters())}
+                "backbone_params": count_parameters(backbone), "trainable_backbone_params": trainable_backbone,
+                "trainable_params": trainable_backbone + count_parameters(self.classifier.parameters())}
 
 
 def weighted_layers(module: nn.Module) -> list[nn.Module]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnx.report.exploration import first_of_each_class
+
 NAMES = {"dac": "DAC (weighted loss)", "ae": "AE (unweighted loss)"}
 
 
@@ -14,13 +16,6 @@ def pixel_importance(fig, weights: np.ndarray, n_labelled: int) -> None:
     fig.colorbar(image, ax=ax, fraction=0.046)
     ax.set_title(f"Pixel importance, eq. (5), from {n_labelled} labelled images", fontsize=9)
     ax.axis("off")
-
-
-def first_of_each_class(labels: np.ndarray, count: int = 10) -> np.ndarray:
-    """Indices of the first test image of each class (then the next ones), `count` in all: every class is shown."""
-    order = np.concatenate([np.flatnonzero(labels == c) for c in np.unique(labels)])
-    ranks = np.concatenate([np.arange((labels == c).sum()) for c in np.unique(labels)])
-    return order[np.argsort(ranks, kind="stable")][:count]
 
 
 def reconstructions(fig, originals: np.ndarray, labels: np.ndarray, decoded: dict[str, np.ndarray],

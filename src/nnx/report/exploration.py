@@ -47,15 +47,18 @@ def class_counts(bundle) -> dict[str, np.ndarray]:
     return counts
 
 
-def first_of_each_class(split, num_classes: int) -> dict[int, torch.Tensor]:
+def first_of_each_class(labels: np.ndarray, count: int = 10) -> np.ndarray:
+    """Indices of the first sample of each class (in class order), then the second of each, ...: `count` in all."""
+    order = np.concatenate([np.flatnonzero(labels == c) for c in np.unique(labels)])
+    ranks = np.concatenate([np.arange((labels == c).sum()) for c in np.unique(labels)])
+    return order[np.argsort(ranks, kind="stable")][:count]
+
+
+def one_sample_per_class(split) -> dict[int, torch.Tensor]:
+    """class -> the raw input of its first sample in the split (classes absent from the split are left out)."""
     labels = split.y.cpu().numpy()
-    found = {}
-    for label in range(num_classes):
-        where = np.flatnonzero(labels == label)
-        if len(where):
-            index = int(where[0])
-            found[label] = split.raw(index)
-    return found
+    picks = first_of_each_class(labels, len(np.unique(labels)))
+    return {int(labels[index]): split.raw(int(index)) for index in picks}
 
 
 def samples_figure(fig, samples: dict[int, torch.Tensor], classes: list[str]) -> None:
@@ -98,7 +101,7 @@ def explore(run, bundle) -> dict:
              f"{min(len(bundle.train), SCAN_LIMIT)}):", "", markdown_table(ranges), ""]
     if bundle.input_shape and len(bundle.input_shape) == 3:  # images: show one of each class
         with run.figure("exploration_samples", figsize=(1.3 * min(10, bundle.num_classes), 1.7)) as fig:
-            samples_figure(fig, first_of_each_class(bundle.train, bundle.num_classes), bundle.classes)
+            samples_figure(fig, one_sample_per_class(bundle.train), bundle.classes)
         lines += ["One training image per class:", "", "![samples](exploration_samples.png)", ""]
     with run.figure("exploration_classes", figsize=(max(5.0, 0.55 * bundle.num_classes), 3.2)) as fig:
         classes_figure(fig, counts, bundle.classes)

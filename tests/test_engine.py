@@ -128,6 +128,29 @@ def test_early_stopping_stops_the_loop(tmp_path):
             Run(tmp_path / "no_val"))
 
 
+def test_test_each_epoch_logs_the_test_split_as_evaluate_scores_it_and_never_selects_on_it(tmp_path):
+    bundle, model = setup(val_fraction=0.2)
+    run = Run(tmp_path)
+    plus_one = lambda net, x, y: (torch.nn.functional.cross_entropy(net(x), y) + 1.0, net(x))  # noqa: E731
+    trainer = {"epochs": 2, "test_each_epoch": True, "restore_best": False} | QUIET
+    result = fit(model, bundle, trainer, {"name": "adam", "lr": 0.01}, run, step=plus_one)
+    final = evaluate(model, bundle, "test", run)
+    run.close()
+    rows = read_history(tmp_path / "history.csv")
+    assert list(rows[0]) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr",
+                             "seconds"]
+    # the training step's extra +1 is in train/val loss, not in the test column: that is plain cross-entropy
+    assert float(rows[0]["val_loss"]) > 1 and float(rows[0]["test_loss"]) < 1
+    assert result.history[-1]["test_acc"] == pytest.approx(final["test_acc"])
+    assert result.history[-1]["test_loss"] == pytest.approx(final["test_loss"], rel=1e-5)
+    with pytest.raises(NnxError, match="test split never chooses"):
+        fit(model, bundle, {"early_stopping": {"monitor": "test_loss", "patience": 1}, "test_each_epoch": True}
+            | QUIET, {"name": "sgd"}, Run(tmp_path / "chooses"))
+    bundle.test = None
+    with pytest.raises(NnxError, match="no test split"):
+        fit(model, bundle, trainer, {"name": "sgd"}, Run(tmp_path / "none"))
+
+
 def test_divergence_stops_cleanly_and_keeps_the_history(tmp_path):
     bundle, model = setup()
     run = Run(tmp_path)

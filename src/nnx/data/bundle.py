@@ -83,6 +83,9 @@ class DataBundle:
         self.augment: Callable | None = build_augment(options.augment)
         self.mean, self.std = self._normalization(options.normalize)
         self._ready: dict[int, tuple] = {}  # id(split.x) -> (split.x, prepare(split.x)), for un-augmented passes
+        # (split, sample indices) of the tensor batch just yielded, for steps that look up per-sample data (cached
+        # teacher outputs); None for DataLoader batches
+        self.batch_origin: tuple | None = None
 
     @property
     def num_classes(self) -> int:
@@ -113,17 +116,16 @@ class DataBundle:
         batch_size = batch_size or self.batch_size
         data = self.split(split)
         if isinstance(data, LoaderSplit):
+            self.batch_origin = None
             yield from self._loader_batches(data, batch_size, shuffle, train)
             return
         augmented = train and self.augment is not None
         source = data.x if augmented else self._model_ready(data.x)
         order = torch.randperm(len(data), generator=self.order_generator).to(data.x.device) if shuffle else None
         for start in range(0, len(data), batch_size):
-            if order is None:
-                x, y = source[start:start + batch_size], data.y[start:start + batch_size]
-            else:
-                index = order[start:start + batch_size]
-                x, y = source[index], data.y[index]
+            index = slice(start, start + batch_size) if order is None else order[start:start + batch_size]
+            self.batch_origin = (data, index)
+            x, y = source[index], data.y[index]
             yield (self.prepare(x, train) if source is data.x else x), y
 
     def _model_ready(self, x: torch.Tensor) -> torch.Tensor:

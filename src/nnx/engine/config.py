@@ -29,6 +29,8 @@ class TrainerConfig:
     restore_best: bool = True            # after training, load best.pt's weights (when there is a validation split)
     resume: str | None = None            # a run folder or a last.pt to continue from
     plots: bool = True                   # the loss/accuracy curves PNG
+    test_each_epoch: bool = False        # also score the test split after each epoch (history test_loss, test_acc;
+                                         # cross-entropy whatever the step): a curve only, never a yardstick
     progress: bool = True                # a progress bar (only on a terminal)
 
 

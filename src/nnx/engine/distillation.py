@@ -59,13 +59,40 @@ def hint_projection(student: nn.Sequential, teacher: nn.Sequential) -> nn.Linear
     return nn.Linear(student[-1].in_features, teacher[-1].in_features)
 
 
-def distillation_step(teacher: nn.Sequential, temperature: float, alpha: float, feature_weight: float = 0.0):
-    """A `fit` step for a `Distiller`: the frozen teacher (in eval mode: no dropout) gives logits and features."""
+class CachedTeacherLogits:
+    """The frozen teacher's logits for every training sample, computed once. A student trained on plain (not
+    augmented) tensor batches sees the same inputs every epoch, so repeating the teacher's forward pass, which costs
+    more than the small student's whole step, changes nothing. `lookup()` reads the rows of the batch the bundle just
+    yielded (`bundle.batch_origin`), or gives None for a batch of another split (validation)."""
+
+    def __init__(self, teacher: nn.Module, bundle):
+        if not self.usable(bundle):
+            raise ValueError("teacher logits can be cached only for un-augmented tensor batches")
+        self.bundle, self.split = bundle, bundle.train
+        teacher.eval()
+        with torch.no_grad():
+            self.logits = torch.cat([teacher(x) for x, _ in bundle.batches("train", shuffle=False, train=False)])
+
+    @staticmethod
+    def usable(bundle) -> bool:
+        return bundle.augment is None and hasattr(bundle.train, "x")  # a TensorSplit, not a DataLoader split
+
+    def lookup(self) -> torch.Tensor | None:
+        split, index = self.bundle.batch_origin or (None, None)
+        return self.logits[index] if split is self.split else None
+
+
+def distillation_step(teacher: nn.Sequential, temperature: float, alpha: float, feature_weight: float = 0.0,
+                      cache: CachedTeacherLogits | None = None):
+    """A `fit` step for a `Distiller`: the frozen teacher (in eval mode: no dropout) gives logits and features,
+    or `cache` gives the logits of a training batch (without the hint term, which needs the teacher's features)."""
     teacher.eval().requires_grad_(False)
 
     def step(distiller: Distiller, x: torch.Tensor, y: torch.Tensor):
-        with torch.no_grad():
-            teacher_features, teacher_logits = features_and_logits(teacher, x)
+        teacher_logits = cache.lookup() if cache is not None and not feature_weight else None
+        if teacher_logits is None:
+            with torch.no_grad():
+                teacher_features, teacher_logits = features_and_logits(teacher, x)
         student_features, logits = features_and_logits(distiller.student, x)
         loss = kd_loss(logits, teacher_logits, y, temperature, alpha)
         if feature_weight:

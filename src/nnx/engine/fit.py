@@ -4,10 +4,12 @@
     result = fit(student, bundle, cfg.trainer, cfg.optim, run, step=distill_step, name="student")
 
 Per epoch: train on shuffled, augmented batches; validate (when the bundle has a val split); log one history row
-(epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds; flushed at once); save last.pt and, on improvement
-of the monitored column, best.pt; step the lr schedule; stop early as Keras does. A non-finite training loss stops
-the run: status "diverged", history kept. `step(model, x, y) -> (loss, logits or None)` replaces the default
-cross-entropy step (distillation, autoencoders); the loop still does backward, clipping, AMP and the optimizer.
+(epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds; flushed at once; with `trainer.test_each_epoch`
+also test_loss and test_acc, cross-entropy and accuracy on the test split, which nothing is chosen on); save
+last.pt and, on improvement of the monitored column, best.pt; step the lr schedule; stop early as Keras does. A
+non-finite training loss stops the run: status "diverged", history kept. `step(model, x, y) -> (loss, logits or
+None)` replaces the default cross-entropy step (distillation, autoencoders); the loop still does backward,
+clipping, AMP and the optimizer.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ class EarlyStopping:
     """Keras' rule: stop after `patience` epochs whose monitored value did not beat the best by `min_delta`."""
 
     def __init__(self, cfg: EarlyStoppingConfig, columns: set[str]):
+        if cfg.monitor.startswith("test_"):
+            raise NnxError(f"trainer.early_stopping.monitor={cfg.monitor!r}: the test split never chooses a model",
+                           fix="monitor val_* (with data.val_fraction > 0) or train_*")
         if cfg.monitor not in columns:
             raise NnxError(f"trainer.early_stopping.monitor={cfg.monitor!r} is not logged here",
                            fix=f"choose one of {', '.join(sorted(columns))} (val_* needs data.val_fraction > 0)")
@@ -150,8 +155,12 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
     else:
         optimizer = build_optimizer(optim_cfg, [p for p in model.parameters() if p.requires_grad])
         scheduler = build_scheduler(optim_cfg, optimizer, cfg.epochs)
-    step = step or supervised_step(LOSSES.build({"name": cfg.loss, "label_smoothing": cfg.label_smoothing}))
+    scoring = supervised_step(LOSSES.build({"name": cfg.loss, "label_smoothing": cfg.label_smoothing}))
+    step = step or scoring
     has_val = bundle.val is not None
+    if cfg.test_each_epoch and bundle.test is None:
+        raise NnxError(f"trainer.test_each_epoch: {bundle.name or 'this data set'} has no test split",
+                       fix="use trainer.test_each_epoch=false")
     columns = {"train_loss", "train_acc"} | ({"val_loss", "val_acc"} if has_val else set())
     monitor_cfg = cfg.early_stopping
     if not has_val and cfg.early_stopping.patience is None and monitor_cfg.monitor.startswith("val_"):
@@ -187,8 +196,8 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
             lr = optimizer.param_groups[0]["lr"]
             train_loss, train_acc = run_epoch(model, bundle, "train", step, cfg, optimizer, advance,
                                               f"{label}epoch {epoch}/{cfg.epochs}")
-            row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": None,
-                   "val_acc": None, "lr": lr}
+            row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": None, "val_acc": None,
+                   **({"test_loss": None, "test_acc": None} if cfg.test_each_epoch else {}), "lr": lr}
             if not math.isfinite(train_loss):
                 diverged = True
                 history.log(**row, seconds=time.perf_counter() - tic)
@@ -197,6 +206,8 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
                 break
             if has_val:
                 row["val_loss"], row["val_acc"] = run_epoch(model, bundle, "val", step, cfg)
+            if cfg.test_each_epoch:  # after val: the early-stopping columns never include these
+                row["test_loss"], row["test_acc"] = run_epoch(model, bundle, "test", scoring, cfg)
             if scheduler is not None:
                 scheduler.step()
             row["seconds"] = time.perf_counter() - tic
@@ -229,5 +240,5 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
 
 
 def format_row(row: dict) -> str:
-    shown = ("train_loss", "train_acc", "val_loss", "val_acc")
+    shown = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
     return "  ".join(f"{key} {row[key]:.4f}" for key in shown if row.get(key) is not None)

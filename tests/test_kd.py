@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
-from nnx.engine.distillation import Distiller, distillation_step, hint_projection, kd_loss
+from nnx.engine.distillation import CachedTeacherLogits, Distiller, distillation_step, hint_projection, kd_loss
 from nnx.errors import NnxError
 from nnx.experiments import kd_mnist
 from nnx.models.mlp import mlp
@@ -84,6 +84,31 @@ def test_hint_term_adds_weighted_mse_through_a_learned_projection():
     without_hint, _ = distillation_step(teacher, 3.0, 0.7)(Distiller(student), x, y)
     assert torch.allclose(without_hint, kd_loss(student(x), teacher_logits, y, 3.0, 0.7))
     assert distiller(x).equal(student(x))
+
+
+def test_cached_teacher_logits_train_the_same_student_as_the_live_teacher(tmp_path):
+    """Plain batches: the teacher's logits computed once give the same training as its forward pass per batch, and
+    a batch of another split (here the validation one) falls back to the live teacher."""
+    from nnx.data import load
+    from nnx.engine import fit
+    from nnx.run import Run
+
+    histories = []
+    for cached in (False, True):
+        bundle = load({"name": "digits", "batch_size": 64, "val_fraction": 0.2}, seed=0)
+        teacher, student = make_teacher(0), make_teacher(1)
+        cache = CachedTeacherLogits(teacher, bundle) if cached else None
+        step = distillation_step(teacher, 4.0, 0.9, cache=cache)
+        result = fit(Distiller(student), bundle, {"epochs": 3, "progress": False, "plots": False},
+                     {"name": "adam", "lr": 0.01}, Run(tmp_path / str(cached)), step=step)
+        histories.append([(row["train_loss"], row["val_loss"]) for row in result.history])
+    assert histories[1] == pytest.approx(histories[0], rel=1e-5)
+    assert cache.logits.shape == (len(bundle.train), 10)
+    assert cache.lookup() is None  # the last batch fit drew was a validation one
+    bundle.augment = lambda x, generator: x
+    assert not CachedTeacherLogits.usable(bundle)  # augmented batches change every epoch: no cache
+    with pytest.raises(ValueError):
+        CachedTeacherLogits(teacher, bundle)
 
 
 def make_teacher(seed: int):

@@ -17,9 +17,9 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from nnx.engine import TrainerConfig, evaluate, fit, load_state, predict, trainer_config
+from nnx.engine import TrainerConfig, evaluate, fit, load_state, trainer_config
 from nnx.engine.cpu import cpu_training
-from nnx.engine.distillation import Distiller, distillation_step, hint_projection
+from nnx.engine.distillation import CachedTeacherLogits, Distiller, distillation_step, hint_projection
 from nnx.errors import NnxError
 from nnx.models import count_parameters, mlp  # noqa: F401  (mlp: registers the `mlp` model)
 from nnx.registry import EXPERIMENTS, MODELS
@@ -38,6 +38,7 @@ class KdSettings:
     teacher_epochs: int | None = None  # None: trainer.epochs
     student_augment: bool = False     # the students also train on data.augment (the teacher always does)
     threads: int = 1                  # torch CPU threads on device=cpu (0: torch's default)
+    cache_teacher: bool = True        # un-augmented students: the teacher's logits once, not every epoch
 
 
 @dataclasses.dataclass
@@ -67,31 +68,13 @@ def check_hint_layers(teacher: torch.nn.Module, student: torch.nn.Module) -> Non
                            fix=f"use {role}.name=mlp, or kd.feature_weight=0")
 
 
-class TestAfterEachEpoch:
-    """The bundle, plus a test-set pass after every training epoch, for the accuracy-per-epoch figure only (no
-    model is chosen on it). fit has no epoch hook: the pass runs when fit asks for the batch after an epoch's last
-    one, i.e. after that epoch's last optimizer step."""
-
-    def __init__(self, bundle, model: torch.nn.Module, log):
-        self.bundle, self.model, self.log, self.accuracies = bundle, model, log, []
-
-    def __getattr__(self, name):
-        return getattr(self.bundle, name)
-
-    def batches(self, split="train", *args, **kwargs):
-        yield from self.bundle.batches(split, *args, **kwargs)
-        if split == "train":
-            truth, predicted, loss = predict(self.model, self.bundle, "test")
-            self.accuracies.append(float((truth == predicted).mean()))
-            self.log(epoch=len(self.accuracies), test_acc=self.accuracies[-1], test_loss=loss)
-
-
 def train(model, bundle, trainer: TrainerConfig, cfg, run, name: str, step=None) -> list[float] | None:
-    """fit() with a test pass per epoch; the per-epoch test accuracies, or None when training diverged."""
-    tracked = TestAfterEachEpoch(bundle, model, lambda **row: run.history("test_accuracy").log(model=name, **row))
-    result = fit(model, tracked, trainer, cfg.optim, run, step=step, name=name)
+    """fit() scoring the test set after each epoch (the accuracy-per-epoch figure; no model is chosen on it);
+    the per-epoch test accuracies, or None when training diverged."""
+    trainer = dataclasses.replace(trainer, test_each_epoch=True)
+    result = fit(model, bundle, trainer, cfg.optim, run, step=step, name=name)
     run.metrics_update({"epochs": result.last_epoch, "train_acc": result.metrics().get("train_acc")}, f"{name}/")
-    return None if result.diverged else tracked.accuracies
+    return None if result.diverged else [row["test_acc"] for row in result.history]
 
 
 def record(model, bundle, run, name: str, per_class: dict) -> dict:
@@ -180,7 +163,9 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
     bundle.set_rng_state(data_rng)
     torch.set_rng_state(torch_rng)
     projection = hint_projection(distilled, teacher).to(run.device) if kd.feature_weight else None
-    step = distillation_step(teacher, kd.temperature, kd.alpha, kd.feature_weight)
+    # Plain batches: the teacher's logits are the same every epoch, so they are computed once (same result, faster).
+    cache = CachedTeacherLogits(teacher, bundle) if CachedTeacherLogits.usable(bundle) and kd.cache_teacher else None
+    step = distillation_step(teacher, kd.temperature, kd.alpha, kd.feature_weight, cache)
     label = f"distilled (T={kd.temperature:g}, α={kd.alpha:g})"
     curves[label] = train(Distiller(distilled, projection), bundle, trainer, cfg, run, "kd", step=step)
     if curves[label] is None:

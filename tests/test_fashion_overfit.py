@@ -77,14 +77,15 @@ def test_each_job_logs_train_and_test_per_epoch_and_draws_its_figures(smoke_swee
         metrics, cfg = read_metrics(job), OmegaConf.load(job / "config.yaml")
         with (job / "history.csv").open() as handle:
             history = list(csv.DictReader(handle))
-        assert len(history) == 2 and all(row["train_loss"] and row["val_loss"] for row in history)
-        assert float(history[-1]["val_loss"]) == pytest.approx(metrics["test_loss"], rel=1e-4)
+        assert len(history) == 2 and all(row["train_loss"] and row["test_loss"] for row in history)
+        assert not any(row["val_loss"] for row in history)  # no validation split: the test set is only logged
+        assert float(history[-1]["test_loss"]) == pytest.approx(metrics["test_loss"], rel=1e-4)
         for figure in FIGURES:
             assert (job / f"{figure}.png").stat().st_size > 5000, (cfg.variant, figure)
         assert ("l1_penalty" in metrics) == (cfg.regularization.l1 > 0) == (cfg.variant == "l1")
-    # every job's test loss per epoch on one plot: the sweep summary's val_loss.png (val is the test set here)
-    assert (smoke_sweep / "val_loss.png").stat().st_size > 5000
-    assert "![val_loss](val_loss.png)" in (smoke_sweep / "summary.md").read_text()
+    # every job's test loss per epoch on one plot: the sweep summary's test_loss.png
+    assert (smoke_sweep / "test_loss.png").stat().st_size > 5000
+    assert "![test_loss](test_loss.png)" in (smoke_sweep / "summary.md").read_text()
 
 
 def test_the_l1_term_adds_exactly_l1_times_the_sum_of_absolute_weights():
@@ -134,19 +135,24 @@ def test_a_negative_l1_is_one_clear_error(cli):
     assert "regularization.l1=-1" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("override, message", [
-    ("trainer.restore_best=true", "choose the model on the test set"),
-    ("trainer.early_stopping.patience=3", "choose the model on the test set"),  # with monitor=val_loss below
-    ("data.val_fraction=0.1", "data.val_fraction=0.1"),
-    ("optim.weight_decay=-0.1", "optim.weight_decay=-0.1"),
-    ("grid_images=0", "grid_images=0"),
+@pytest.mark.parametrize("overrides, message", [
+    (["trainer.restore_best=true", "data.val_fraction=0.1"], "compares the last epoch's model"),
+    (["optim.weight_decay=-0.1"], "optim.weight_decay=-0.1"),
+    (["grid_images=0"], "grid_images=0"),
 ])
-def test_settings_that_would_use_the_test_set_or_make_no_sense_are_refused(compose, override, message):
-    from nnx.engine import trainer_config
+def test_settings_that_make_no_sense_are_refused(compose, overrides, message):
     from nnx.errors import NnxError
     from nnx.experiments.fashion_overfit import check
 
-    extra = ["trainer.early_stopping.monitor=val_loss"] if "patience" in override else []
-    cfg = compose(EXP, "variant=l2", override, *extra)
     with pytest.raises(NnxError, match=message.replace(".", r"\.")):
-        check(cfg, trainer_config(cfg.trainer))
+        check(compose(EXP, "variant=l2", *overrides))
+
+
+def test_early_stopping_may_watch_a_validation_split_but_never_the_test_set(cli):
+    result = cli("run", EXP, "smoke=true", "data.val_fraction=0.2", "trainer.early_stopping.monitor=val_loss",
+                 "trainer.early_stopping.patience=1")
+    assert result.returncode == 0, result.stderr
+    result = cli("run", EXP, "smoke=true", "trainer.early_stopping.monitor=test_loss",
+                 "trainer.early_stopping.patience=1")
+    assert result.returncode == 2 and "the test split never chooses a model" in result.stderr
+    assert "Traceback" not in result.stderr

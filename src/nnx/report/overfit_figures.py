@@ -48,12 +48,12 @@ def column(rows: list[dict], key: str) -> np.ndarray:
 
 def loss_gap_figure(fig, rows: list[dict], title: str = "", train_loss_clean: float | None = None) -> None:
     """Left: train and test loss per epoch, the minimum test loss and the final gap (test - train) marked.
-    Right: train and test accuracy. `val_*` columns hold the test set (fashion_overfit logs it as the val split).
+    Right: train and test accuracy (the history's `test_*` columns: `trainer.test_each_epoch`).
     `train_loss_clean`: the final model's loss on the training images with dropout and augmentation off."""
     from matplotlib.ticker import MaxNLocator
 
     epochs = np.array([int(row["epoch"]) for row in rows])
-    train, test = column(rows, "train_loss"), column(rows, "val_loss")
+    train, test = column(rows, "train_loss"), column(rows, "test_loss")
     loss_ax, acc_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     loss_ax.plot(epochs, train, "-", color="tab:blue", label="train (as trained)")
     loss_ax.plot(epochs, test, "-", color="tab:orange", label="test")
@@ -72,7 +72,7 @@ def loss_gap_figure(fig, rows: list[dict], title: str = "", train_loss_clean: fl
                      label=f"train, dropout/augment off: {train_loss_clean:.3f}")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy", title=f"{title}loss per epoch")
     loss_ax.legend(fontsize=8)
-    for part, key, colour in (("train", "train_acc", "tab:blue"), ("test", "val_acc", "tab:orange")):
+    for part, key, colour in (("train", "train_acc", "tab:blue"), ("test", "test_acc", "tab:orange")):
         values = column(rows, key)
         if np.isfinite(values).any():
             acc_ax.plot(epochs, values, "-", color=colour, label=part)

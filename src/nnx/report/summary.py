@@ -214,8 +214,10 @@ def write_summary(sweep_dir: Path) -> Path:
         chosen = [m for m in shown_metrics if primary and (m == primary or m.endswith("/" + primary))]
         if plot_comparison(sweep_dir, shown_rows, changing[0], chosen or shown_metrics[-1:]):
             lines += ["## Comparison", "", "![comparison](comparison.png)", ""]
-    if plot_histories(sweep_dir, rows, changing):
-        lines += ["## Validation loss of every job", "", "![val_loss](val_loss.png)", ""]
+    for column, title in (("val_loss", "Validation loss"), ("test_loss", "Test loss")):  # the first one logged
+        if plot_histories(sweep_dir, rows, changing, column):
+            lines += [f"## {title} of every job", "", f"![{column}]({column}.png)", ""]
+            break
     lines += pivot_lines(rows, changing, config.get("summary_pivot") or [])
     out = sweep_dir / "summary.md"
     write_text_atomic(out, "\n".join(lines).rstrip() + "\n")

@@ -51,7 +51,7 @@ class KdMnistConfig:
 
 def check(kd: KdSettings) -> None:
     if kd.temperature <= 0:
-        raise NnxError(f"kd.temperature={kd.temperature:g} must be > 0", fix="e.g. kd.temperature=4")
+        raise NnxError(f"kd.temperature={kd.temperature:g} must be > 0", fix="e.g. kd.temperature=2")
     if not 0 <= kd.alpha <= 1:
         raise NnxError(f"kd.alpha={kd.alpha:g} must be in [0, 1]", fix="0: plain cross-entropy, 1: soft targets only")
     if kd.feature_weight < 0:

@@ -7,20 +7,27 @@ import numpy as np
 import pytest
 import torch
 
-from nnx.engine.clustering import cluster_scores, contingency, hungarian_accuracy, kmeans_labels, pca_features
+from nnx.engine.clustering import (
+    cluster_scores,
+    contingency,
+    hungarian_accuracy,
+    kmeans_labels,
+    pca_features,
+    standardize,
+)
 from nnx.engine.cpu import cpu_training
 from nnx.errors import NnxError
 from nnx.experiments.dac_mnist import pixel_weights, weighted_loss_step
 from nnx.registry import MODELS
 
 
-def pixel_weights_loop(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def pixel_weights_loop(x: torch.Tensor, y: torch.Tensor, bandwidth: float = 1.0) -> torch.Tensor:
     """Eq. (5) literally: a double loop over the ordered pairs p != q, for every pixel."""
     weights = []
     for i in range(x.shape[1]):
         same, different = [], []
         for p, q in itertools.permutations(range(len(y)), 2):
-            similarity = float(np.exp(-(float(x[p, i]) - float(x[q, i])) ** 2))
+            similarity = float(np.exp(-((float(x[p, i]) - float(x[q, i])) / bandwidth) ** 2))
             (same if y[p] == y[q] else different).append(similarity)
         weights.append(np.mean(same) * (1 - np.mean(different)))
     return torch.tensor(weights, dtype=torch.float64)
@@ -34,6 +41,18 @@ def test_eq5_vectorized_equals_the_double_loop(levels):
     assert torch.allclose(pixel_weights(x, y), pixel_weights_loop(x, y), atol=1e-12)
     shuffled = torch.randperm(len(y), generator=generator)
     assert torch.allclose(pixel_weights(x[shuffled], y[shuffled]), pixel_weights(x, y), atol=1e-12)
+
+
+def test_eq5_bandwidth_measures_differences_in_grey_levels():
+    generator = torch.Generator().manual_seed(7)
+    x = torch.randint(0, 256, (12, 6), generator=generator).float() / 255
+    y = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2, 0, 1, 2])
+    grey = pixel_weights(x, y, bandwidth=1 / 255)
+    assert torch.allclose(grey, pixel_weights_loop(x, y, bandwidth=1 / 255), atol=1e-12)
+    assert torch.allclose(grey, pixel_weights(x * 255, y), atol=1e-12)  # the same as eq. (5) on levels 0..255
+    assert not torch.allclose(grey, pixel_weights(x, y), atol=1e-3)
+    with pytest.raises(NnxError, match="dac.bandwidth"):
+        pixel_weights(x, y, bandwidth=0)
 
 
 def test_eq5_hand_values_a_constant_pixel_is_worthless_a_label_pixel_is_not():
@@ -91,6 +110,17 @@ def test_cluster_scores_and_kmeans_on_separated_blobs():
     assert projected.shape == (100, 2)
     with pytest.raises(NnxError):
         kmeans_labels(features[:3], 4)
+
+
+def test_standardize_z_scores_columns_and_lets_a_small_axis_decide():
+    rng = np.random.default_rng(2)
+    labels = np.repeat([0, 1], 100)
+    # column 0 carries the two clusters (0 vs 1, tight); column 1 is wide noise that swamps Euclidean distances
+    features = np.stack([labels + rng.normal(0, 0.05, 200), rng.normal(0, 50, 200), np.full(200, 7.0)], 1)
+    z = standardize(features)
+    assert np.allclose(z.mean(0), 0) and np.allclose(z.std(0), [1, 1, 0]) and (z[:, 2] == 0).all()
+    assert cluster_scores(labels, kmeans_labels(features, 2, n_init=3, seed=0))["ari"] < 0.1
+    assert cluster_scores(labels, kmeans_labels(z, 2, n_init=3, seed=0))["ari"] == 1.0
 
 
 def test_autoencoder_matches_the_paper_layout():

@@ -3,14 +3,16 @@
 import json
 
 import pytest
+import yaml
 
-from conftest import Cli, read_metrics
+from conftest import ROOT, Cli, read_metrics
 from formats import write_idx_set
 
 EXP = "experiment=dac_mnist"
 METHODS = ("kmeans_raw", "pca_kmeans", "ae_kmeans", "dac_kmeans")
 FIGURES = ("pixel_importance", "reconstructions", "codes_3d", "ari", "loss_curve")
 TIMING = {"duration_s", "git_commit"}
+DEFAULT_STANDARDIZE = yaml.safe_load((ROOT / "conf/experiment/dac_mnist.yaml").read_text())["dac"]["standardize"]
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,17 @@ def test_smoke_run_writes_every_output(smoke_runs):
 def test_same_seed_same_metrics(smoke_runs):
     first, second = (json.loads((d / "metrics.json").read_text()) for d in smoke_runs)
     assert {k: v for k, v in first.items() if k not in TIMING} == {k: v for k, v in second.items() if k not in TIMING}
+
+
+def test_standardize_changes_the_learned_features_only(smoke_runs, cli):
+    """dac.standardize z-scores the PCA features and both codes before KMeans, never the raw pixels."""
+    result = cli("run", EXP, "smoke=true", "seed=3", f"dac.standardize={not DEFAULT_STANDARDIZE}")
+    assert result.returncode == 0, result.stderr
+    default, flipped = read_metrics(smoke_runs[0]), read_metrics(cli.run_dirs("dac_mnist")[0])
+    assert flipped["kmeans_raw/ari"] == default["kmeans_raw/ari"]
+    assert flipped["dac/train_loss"] == default["dac/train_loss"]  # same training; only the clustering differs
+    for method in ("pca_kmeans", "ae_kmeans", "dac_kmeans"):
+        assert flipped[f"{method}/ari"] != default[f"{method}/ari"], method
 
 
 def test_mnist_idx_files_run_without_the_ablation(cli, tmp_path):

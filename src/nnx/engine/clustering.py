@@ -1,6 +1,7 @@
 """Clustering scores and KMeans helpers: ARI and NMI (scikit-learn) and the Hungarian-matched accuracy (scipy).
 
     labels = kmeans_labels(features, n_clusters=10, n_init=10, seed=0)
+    labels = kmeans_labels(standardize(codes), 10)   # z-scored columns: no one axis dominates the distances
     scores = cluster_scores(y_true, labels)          # {"ari": ..., "nmi": ..., "acc": ...}
 """
 
@@ -52,6 +53,14 @@ def kmeans_labels(features: np.ndarray, n_clusters: int, n_init: int = 10, seed:
         raise NnxError(f"cannot make {n_clusters} clusters of {len(features)} samples")
     features = np.asarray(features, dtype=np.float64)
     return KMeans(n_clusters, n_init=n_init, random_state=seed).fit_predict(features)
+
+
+def standardize(features: np.ndarray) -> np.ndarray:
+    """Each column shifted to mean 0 and scaled to standard deviation 1 (a constant column stays 0), so that KMeans'
+    Euclidean distances weigh every feature alike rather than by the scale a network or PCA happened to give it."""
+    features = np.asarray(features, dtype=np.float64)
+    spread = features.std(0)
+    return (features - features.mean(0)) / np.where(spread > 0, spread, 1.0)
 
 
 def pca_features(train: np.ndarray, test: np.ndarray, n_components: int, seed: int = 0) -> np.ndarray:

@@ -32,7 +32,7 @@ RECORDED = ("test_acc", "test_errors", "test_loss")  # per model in metrics.json
 @dataclasses.dataclass
 class KdSettings:
     temperature: float = 2.0          # T: softens both softmaxes
-    alpha: float = 0.9                # weight of the soft-target term; 0 is plain cross-entropy
+    alpha: float = 0.5                # weight of the soft-target term; 0 is plain cross-entropy
     feature_weight: float = 0.0       # weight of the hint term on the last hidden layer (0: off)
     teacher_ckpt: str | None = None   # a teacher.pt (or a kd_mnist run folder holding one) to reuse
     teacher_epochs: int | None = None  # None: trainer.epochs

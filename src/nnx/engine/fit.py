@@ -146,12 +146,13 @@ def run_epoch(model, bundle, split: str, step: Step, cfg, optimizer=None, advanc
 
 
 def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: Step | None = None,
-        name: str = "") -> FitResult:
-    """Train `model` on `bundle` (see the module docstring). `optim_cfg`: an `optim:` config or a built optimizer."""
+        name: str = "", scheduler=None) -> FitResult:
+    """Train `model` on `bundle` (see the module docstring). `optim_cfg`: an `optim:` config, or a built optimizer
+    (e.g. with parameter groups), then with its built per-epoch `scheduler` if any."""
     cfg = trainer_config(trainer_cfg)
     model.to(bundle.device)
     if is_optimizer(optim_cfg):
-        optimizer, scheduler = optim_cfg, None
+        optimizer = optim_cfg
     else:
         optimizer = build_optimizer(optim_cfg, [p for p in model.parameters() if p.requires_grad])
         scheduler = build_scheduler(optim_cfg, optimizer, cfg.epochs)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from nnx.engine import OptimConfig, TrainerConfig, build_optimizer, evaluate, fit, trainer_config
+from nnx.engine import OptimConfig, TrainerConfig, build_optimizer, build_scheduler, evaluate, fit, trainer_config
 from nnx.engine.features import feature_bundle
 from nnx.errors import NnxError
 from nnx.models import backbones  # noqa: F401  (registers model=transfer)
@@ -56,7 +56,7 @@ def run(cfg, run) -> None:
         model.to(memory_format=torch.channels_last)
     run.metrics_update(model.parameter_counts(), prefix="model/")
     trainer = dataclasses.replace(trainer_config(cfg.trainer), restore_best=False)  # never select on val/
-    optimizer = transfer_optimizer(cfg.optim, model)
+    optimizer, scheduler = transfer_optimizer(cfg.optim, model, trainer.epochs)
 
     if model.frozen and cfg.feature_cache:
         tic = time.perf_counter()
@@ -64,9 +64,9 @@ def run(cfg, run) -> None:
         run.metric("feature_seconds", time.perf_counter() - tic)
         run.log.info("features of the frozen %s: %s in %.1f s", cfg.model.backbone, tuple(features.train.x.shape),
                      run.metrics["feature_seconds"])
-        result = fit(model.classifier, features, trainer, optimizer, run)
+        result = fit(model.classifier, features, trainer, optimizer, run, scheduler=scheduler)
     else:
-        result = fit(model, bundle, trainer, optimizer, run)
+        result = fit(model, bundle, trainer, optimizer, run, scheduler=scheduler)
         features = None if result.diverged else feature_bundle(model.backbone, bundle, amp=trainer.amp)
     run.metrics_update(result.metrics())
     if result.history:
@@ -83,21 +83,20 @@ def run(cfg, run) -> None:
     beside_report(run, cfg.report_tables, cfg.model.trainable_fraction)
 
 
-def transfer_optimizer(optim_cfg, model) -> torch.optim.Optimizer:
-    """The head at optim.lr, the fine-tuned backbone layers at optim.lr x optim.backbone_lr_scale."""
+def transfer_optimizer(optim_cfg, model, epochs: int = 1):
+    """(optimizer, scheduler or None): the head at optim.lr, the fine-tuned backbone layers at optim.lr x
+    optim.backbone_lr_scale; `optim.scheduler` scales both groups alike, once per epoch."""
     params = OmegaConf.to_container(optim_cfg, resolve=True)
     scale = params.pop("backbone_lr_scale")
     if scale <= 0:
         raise NnxError(f"optim.backbone_lr_scale={scale} must be > 0", fix="freeze layers with "
                        "model.trainable_fraction instead")
-    if params["scheduler"]["name"] != "none":
-        raise NnxError("optim.scheduler is not supported by transfer_catsdogs yet (its two learning rates need "
-                       "engine.fit to take parameter groups)", fix="leave optim.scheduler.name=none")
     groups = [{"params": list(model.classifier.parameters())}]
     backbone = [p for p in model.backbone.parameters() if p.requires_grad]
     if backbone:
         groups.append({"params": backbone, "lr": params["lr"] * scale})
-    return build_optimizer(params, groups)
+    optimizer = build_optimizer(params, groups)
+    return optimizer, build_scheduler(params, optimizer, epochs)
 
 
 @torch.no_grad()

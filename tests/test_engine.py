@@ -108,6 +108,14 @@ def test_resume_from_nothing_is_a_clear_error(tmp_path):
         fit(model, bundle, {"epochs": 1, "resume": str(tmp_path)} | QUIET, {"name": "sgd"}, Run(tmp_path / "r"))
 
 
+def test_a_built_scheduler_without_its_optimizer_is_refused(tmp_path):
+    bundle, model = setup()
+    other = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(other, step_size=1)
+    with pytest.raises(TypeError, match="built scheduler needs the built optimizer"):
+        fit(model, bundle, {"epochs": 1} | QUIET, {"name": "sgd"}, Run(tmp_path), scheduler=scheduler)
+
+
 def test_early_stopping_follows_keras():
     stopper = EarlyStopping(EarlyStoppingConfig(monitor="val_loss", patience=2, min_delta=0.05), {"val_loss"})
     improved = [stopper.update({"epoch": e, "val_loss": v}) for e, v in enumerate([1.0, 0.9, 0.88, 0.87, 0.5], 1)]

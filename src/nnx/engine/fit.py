@@ -153,6 +153,8 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
     model.to(bundle.device)
     if is_optimizer(optim_cfg):
         optimizer = optim_cfg
+    elif scheduler is not None:  # it would step some other optimizer: never silently dropped
+        raise TypeError("fit: a built scheduler needs the built optimizer it steps, not an optim config")
     else:
         optimizer = build_optimizer(optim_cfg, [p for p in model.parameters() if p.requires_grad])
         scheduler = build_scheduler(optim_cfg, optimizer, cfg.epochs)

@@ -3,8 +3,9 @@ PYTHON ?= python3
 EXP ?= mcp_seven_segment
 ARGS ?=
 export PYTHONHASHSEED := 0
+installed = $(1)==$(shell $(PYTHON) -c "import importlib.metadata as m; print(m.version('$(1)'))")
 
-.PHONY: help install test test-full demo run sweep bench lint clean
+.PHONY: help install test test-full demo run sweep bench gpu-prep lint clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +32,12 @@ sweep:  ## one sweep: make sweep EXP=madaline_moons ARGS="model.hidden=3,5,8"
 
 bench:  ## speed benchmarks, printing ratios measured in one run
 	$(PYTHON) -m benchmarks
+
+gpu-prep:  ## what `bash benchmarks/gpu_check.sh` needs on a lent GPU machine (carry .whl and data/fashion-mnist)
+	mkdir -p data/fashion-mnist .whl
+	cp /usr/share/datasets/fashion-mnist/*-ubyte.gz data/fashion-mnist/
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: -d .whl $(call installed,hydra-core) $(call installed,omegaconf)
+	$(PYTHON) -m pip wheel -q --no-deps -w .whl $(call installed,antlr4-python3-runtime)
 
 lint:  ## ruff
 	$(PYTHON) -m ruff check src tests benchmarks

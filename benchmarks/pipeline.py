@@ -8,7 +8,8 @@ on the same model initialisation and seed:
     train on the same 60,000 images. Data loading is outside every timing (each pipeline loads once, up front).
 
 NNX_BENCH_DEVICE=cuda runs all three on the GPU ((a) copies each batch there, as such code does; (b) and (c) keep the
-data resident on the device); NNX_BENCH_FASHION=<folder of the four IDX .gz files> reads the data from elsewhere.
+data resident on the device; (c) replays its training step from a CUDA graph, `trainer.cuda_graph=true`, and is also
+timed without it); NNX_BENCH_FASHION=<folder of the four IDX .gz files> reads the data from elsewhere.
 """
 
 from __future__ import annotations
@@ -71,13 +72,13 @@ def bare(x: torch.Tensor, y: torch.Tensor) -> float:
     return time.perf_counter() - start
 
 
-def engine(bundle, out: Path) -> float:
+def engine(bundle, out: Path, cuda_graph: bool) -> float:
     from nnx.engine import fit
     from nnx.run import Run
 
-    run = Run(out)
+    run = Run(out, device=DEVICE)
     start = time.perf_counter()
-    fit(model(), bundle, {"epochs": 1, "plots": False}, {"name": "sgd", "lr": LR}, run)
+    fit(model(), bundle, {"epochs": 1, "plots": False, "cuda_graph": cuda_graph}, {"name": "sgd", "lr": LR}, run)
     synchronize()
     seconds = time.perf_counter() - start
     run.close()
@@ -101,18 +102,22 @@ def main(repeats: int = 5) -> None:
         bundle = load({"name": "fashion_mnist", "root": str(source), "normalize": "none", "batch_size": BATCH},
                       device=DEVICE)
         x, y = bundle.prepare(bundle.train.x), bundle.train.y
-        times = {"a": [], "b": [], "c": []}
+        graphs = DEVICE.startswith("cuda")
+        times = {"a": [], "b": [], "c": []} | ({"c_eager": []} if graphs else {})
         for round in range(repeats):  # interleaved, so a burst of load elsewhere hits all three alike
             if round < 2:  # (a) is slow and steady: two rounds are enough
                 times["a"].append(idiomatic(Path(tmp)))
             times["b"].append(bare(x, y))
-            times["c"].append(engine(bundle, Path(tmp) / f"run{round}"))
+            times["c"].append(engine(bundle, Path(tmp) / f"run{round}", cuda_graph=graphs))
+            if graphs:
+                times["c_eager"].append(engine(bundle, Path(tmp) / f"eager{round}", cuda_graph=False))
         times = {key: min(values) for key, values in times.items()}
     print(f"pipeline: one epoch, Fashion-MNIST MLP 784-128-128-10, batch {BATCH}, SGD lr {LR}, on {DEVICE}, "
           f"{torch.get_num_threads()} torch threads, best of {repeats} ((a): of 2)")
     print(f"  (a) torchvision dataset + ToTensor + DataLoader   {times['a']:6.2f} s")
     print(f"  (b) bare loop over a preloaded tensor            {times['b']:6.2f} s")
-    print(f"  (c) nnx fit (history, checkpoints; no val split)  {times['c']:6.2f} s")
+    print(f"  (c) nnx fit (history, checkpoints; no val split)  {times['c']:6.2f} s"
+          + ("   (CUDA graph; without it: {:.2f} s)".format(times["c_eager"]) if "c_eager" in times else ""))
     print(f"  (c)/(b) = {times['c'] / times['b']:.2f}x   (a)/(c) = {times['a'] / times['c']:.1f}x")
 
 

@@ -24,6 +24,7 @@ class TrainerConfig:
     label_smoothing: float = 0.0
     clip_grad_norm: float | None = None  # clip the global gradient norm to this value before each step
     amp: bool = False                    # bfloat16 autocast on CUDA (ignored on CPU)
+    cuda_graph: bool = False             # on CUDA, replay the default training step from a captured CUDA graph
     early_stopping: EarlyStoppingConfig = dataclasses.field(default_factory=EarlyStoppingConfig)
     checkpoint: bool = True              # last.pt every epoch, best.pt on each improvement of the monitor
     restore_best: bool = True            # after training, load best.pt's weights (when there is a validation split)

@@ -26,6 +26,7 @@ from nnx import console
 from nnx.engine.checkpoint import Checkpoints, prefixed, rng_state, set_rng_state
 from nnx.engine.config import EarlyStoppingConfig, trainer_config
 from nnx.engine.optim import build_optimizer, build_scheduler
+from nnx.engine.steps import train_epoch, train_step
 from nnx.errors import NnxError
 from nnx.registry import LOSSES
 
@@ -114,34 +115,22 @@ def progress_bar(enabled: bool, label: str):
         yield lambda total, done, description: bar.update(task, total=total, completed=done, description=description)
 
 
-def run_epoch(model, bundle, split: str, step: Step, cfg, optimizer=None, advance=None, description=""):
-    """(mean loss, accuracy or None) over one pass of `split`; trains when an optimizer is given."""
-    training = optimizer is not None
-    model.train(training)
+def run_epoch(model, bundle, split: str, step: Step, cfg) -> tuple[float, float | None]:
+    """(mean loss, accuracy or None) of `step` over one pass of `split`, without training."""
+    model.eval()
     total_loss = torch.zeros((), device=bundle.device)
     correct = torch.zeros((), device=bundle.device, dtype=torch.long)
     seen, scored = 0, 0
-    n_batches = math.ceil(len(bundle.split(split)) / bundle.batch_size)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.amp and bundle.device.startswith("cuda"))
-    with torch.set_grad_enabled(training):
-        for index, (x, y) in enumerate(bundle.batches(split, train=training)):
+    with torch.no_grad():
+        for x, y in bundle.batches(split, train=False):
             with autocast:
                 loss, logits = step(model, x, y)
-            if training:
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.clip_grad_norm:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad_norm)
-                optimizer.step()
-            total_loss.add_(loss.detach().float(), alpha=len(y))
+            total_loss.add_(loss.float(), alpha=len(y))
             seen += len(y)
             if logits is not None:
                 correct += (logits.argmax(1) == y).sum()
                 scored += len(y)
-            if training and index % DIVERGENCE_CHECK_EVERY == 0 and not torch.isfinite(loss):
-                return math.nan, None
-            if advance is not None:
-                advance(n_batches, index + 1, description)
     return total_loss.item() / max(seen, 1), (correct.item() / scored if scored else None)
 
 
@@ -159,6 +148,7 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
         optimizer = build_optimizer(optim_cfg, [p for p in model.parameters() if p.requires_grad])
         scheduler = build_scheduler(optim_cfg, optimizer, cfg.epochs)
     scoring = supervised_step(LOSSES.build({"name": cfg.loss, "label_smoothing": cfg.label_smoothing}))
+    train = train_step(model, step or scoring, optimizer, cfg, bundle, custom_step=step is not None, log=run.log)
     step = step or scoring
     has_val = bundle.val is not None
     if cfg.test_each_epoch and bundle.test is None:
@@ -197,8 +187,8 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
                 break
             tic = time.perf_counter()
             lr = optimizer.param_groups[0]["lr"]
-            train_loss, train_acc = run_epoch(model, bundle, "train", step, cfg, optimizer, advance,
-                                              f"{label}epoch {epoch}/{cfg.epochs}")
+            train_loss, train_acc = train_epoch(train, bundle, DIVERGENCE_CHECK_EVERY, advance,
+                                                f"{label}epoch {epoch}/{cfg.epochs}")
             row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": None, "val_acc": None,
                    **({"test_loss": None, "test_acc": None} if cfg.test_each_epoch else {}), "lr": lr}
             if not math.isfinite(train_loss):

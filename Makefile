@@ -14,11 +14,11 @@ install:  ## install nnx (editable) with torch pinned and the dev tools
 	$(PYTHON) -m pip install torch==2.14.1 torchvision==0.29.1
 	$(PYTHON) -m pip install -e ".[dev,lite0]"
 
-test:  ## the fast test suite (a few minutes on 2 cores)
-	$(PYTHON) -m pytest
+test:  ## the fast test suite, one worker per core (about 3 minutes on 2 cores)
+	$(PYTHON) -m pytest -n auto
 
 test-full:  ## every test, the slow real-data ones too
-	$(PYTHON) -m pytest -m "slow or not slow"
+	$(PYTHON) -m pytest -n auto -m "slow or not slow"
 
 demo:  ## a handful of quick real runs and one sweep
 	nnx run experiment=mcp_seven_segment

@@ -131,6 +131,13 @@ class GraphedTrainStep(TrainStep):
         self.warmup_left = WARMUP
         self.captures = self.replays = 0
         self.static_x = self.static_y = None
+        self.static_loss = torch.zeros((), device=self.total_loss.device)  # every step's loss lands here
+
+    def body(self, x, y) -> bool:
+        scored = super().body(x, y)
+        self.static_loss.copy_(self.loss)  # captured: a replay refreshes it, whatever an eager step rebound
+        self.loss = self.static_loss
+        return scored
 
     def autocast(self):  # autocast's weight cache must be off inside a graph
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp, cache_enabled=False)

@@ -126,3 +126,9 @@ def test_fit_with_cuda_graph_learns_checkpoints_and_resumes(tmp_path):
                   Run(tmp_path / "c", device="cuda"))
     assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
     assert resumed.history[-1]["val_acc"] == pytest.approx(result.history[-1]["val_acc"], abs=0.02)
+    saved = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
+    assert not any(group["capturable"] for group in saved["optimizer"]["param_groups"])  # saved as built
+    bundle, model = setup("cpu")  # so the same checkpoint resumes on a machine without a GPU
+    on_cpu = fit(model, bundle, trainer | {"resume": str(tmp_path / "b")}, {"name": "adamw", "lr": 0.01},
+                 Run(tmp_path / "d"))
+    assert on_cpu.last_epoch == 3 and on_cpu.history[-1]["val_acc"] > 0.9

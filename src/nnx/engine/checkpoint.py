@@ -64,12 +64,14 @@ class Checkpoints:
         if self.enabled:
             save_atomic(state, self.last)
 
-    def resume_from(self, where: str, device: str) -> dict:
-        """The state saved in `where` (a last.pt, or a run folder holding one); its best.pt is copied beside ours."""
+    def resume_from(self, where: str) -> dict:
+        """The state saved in `where` (a last.pt, or a run folder holding one), on the CPU (load_state_dict moves the
+        weights and optimizer state to their parameters' device; RNG states must stay CPU byte tensors); its best.pt
+        is copied beside ours."""
         path = Path(where).expanduser()
         if path.is_dir():
             path = path / self.last.name
-        state = load_state(path, device)
+        state = load_state(path, "cpu")
         if not {"model", "optimizer", "epoch", "history"} <= set(state):
             raise NnxError(f"{path} is not an nnx last.pt (it lacks model/optimizer/epoch/history)")
         best = path.with_name(path.name.replace("last", "best"))

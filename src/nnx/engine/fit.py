@@ -166,7 +166,7 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
     start = time.perf_counter()
 
     if cfg.resume:
-        state = checkpoints.resume_from(cfg.resume, bundle.device)
+        state = checkpoints.resume_from(cfg.resume)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler"):
@@ -210,7 +210,7 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
                 checkpoints.save_best(model)
             stopped_early = stopper.should_stop
             checkpoints.save_last({
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "model": model.state_dict(), "optimizer": train.optimizer_state(),
                 "scheduler": scheduler.state_dict() if scheduler is not None else None, "epoch": epoch,
                 "history": rows, "early_stopping": stopper.state_dict(), "stopped_early": stopped_early,
                 "rng": rng_state(), "data_rng": bundle.rng_state(),

@@ -77,45 +77,57 @@ class TrainStep:
     def autocast(self):
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp)
 
+    def optimizer_state(self) -> dict:
+        """The optimizer's state dict, as a checkpoint saves it."""
+        return self.optimizer.state_dict()
+
     def result(self) -> tuple[float, float | None]:
         """(mean training loss, accuracy or None) of the epoch so far."""
         loss = self.total_loss.item() / max(self.seen, 1)
         return loss, (self.correct.item() / self.scored if self.scored else None)
 
 
-def capture_cuda_graph(body: Callable[[], object]) -> Callable[[], None]:
-    """Record `body`'s CUDA work (without running it) into a graph; its replay."""
+def capture_cuda_graph(body: Callable[[], object], stream: torch.cuda.Stream) -> Callable[[], None]:
+    """Record `body`'s CUDA work on `stream`'s device (without running it) into a graph; its replay."""
     graph = torch.cuda.CUDAGraph()
     try:
-        with torch.cuda.graph(graph):
+        with torch.cuda.device(stream.device), torch.cuda.graph(graph, stream=stream):
             body()
     except RuntimeError as error:
         raise NnxError(f"trainer.cuda_graph: this training step cannot be captured as a CUDA graph ({error})",
                        fix="run with trainer.cuda_graph=false") from error
-    return graph.replay
+    return graph.replay  # a replay launches on its capture device's current stream
 
 
 @contextlib.contextmanager
-def cuda_side_stream():
-    """Run the block on a side stream, ordered after and before the current stream's work (graph warm-up)."""
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        yield
-    torch.cuda.current_stream().wait_stream(stream)
+def cuda_side_stream(stream: torch.cuda.Stream):
+    """Run the block on `stream`, ordered after and before its device's current stream (graph warm-up)."""
+    with torch.cuda.device(stream.device):
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            yield
+        torch.cuda.current_stream().wait_stream(stream)
 
 
-def make_capturable(optimizer: torch.optim.Optimizer) -> None:
+def make_capturable(optimizer: torch.optim.Optimizer) -> list[int]:
     """Set `capturable=True` on groups that have the flag (Adam, AdamW, RMSprop) and hold CUDA parameters, moving a
-    step count already kept on the CPU (a resumed optimizer) to its parameter's device."""
-    for group in optimizer.param_groups:
+    step count already kept on the CPU (a resumed optimizer) to its parameter's device; the groups it switched."""
+    switched = []
+    for index, group in enumerate(optimizer.param_groups):
         if group.get("capturable", True) or not any(p.is_cuda for p in group["params"]):
             continue
         group["capturable"] = True
+        switched.append(index)
         for p in group["params"]:
             state = optimizer.state.get(p, {})
             if torch.is_tensor(state.get("step")):
                 state["step"] = state["step"].to(p.device)
+    return switched
+
+
+def hyper_parameters(optimizer: torch.optim.Optimizer) -> list[dict]:
+    """Every group's settings (lr, momentum, betas, ...): a graph holds the values it was captured with."""
+    return [{key: value for key, value in group.items() if key != "params"} for group in optimizer.param_groups]
 
 
 class GraphedTrainStep(TrainStep):
@@ -125,9 +137,15 @@ class GraphedTrainStep(TrainStep):
     def __init__(self, *args, batch_size: int, capture=None, side_stream=None):
         super().__init__(*args)
         self.batch_size = batch_size
-        self.capture, self.side_stream = capture or capture_cuda_graph, side_stream or cuda_side_stream
+        if capture is None or side_stream is None:  # streams on the training device, which need not be current
+            device = self.total_loss.device
+            capture_stream, warmup_stream = torch.cuda.Stream(device), torch.cuda.Stream(device)
+            capture = capture or (lambda body: capture_cuda_graph(body, capture_stream))
+            side_stream = side_stream or (lambda: cuda_side_stream(warmup_stream))
+        self.capture, self.side_stream = capture, side_stream
         self.replay: Callable[[], None] | None = None
-        self.lrs: list | None = None
+        self.settings: list | None = None
+        self.switched: list[int] = []  # groups made capturable here (saved in checkpoints as they were)
         self.warmup_left = WARMUP
         self.captures = self.replays = 0
         self.static_x = self.static_y = None
@@ -144,10 +162,18 @@ class GraphedTrainStep(TrainStep):
 
     def begin_epoch(self) -> None:
         super().begin_epoch()
-        make_capturable(self.optimizer)  # each epoch: a resumed run loads its optimizer's groups after construction
-        lrs = [group["lr"] for group in self.optimizer.param_groups]
-        if lrs != self.lrs:  # the graph baked in the old learning rates
-            self.replay, self.lrs, self.warmup_left = None, lrs, WARMUP
+        # each epoch: a resumed run loads its optimizer's groups after this step was made
+        self.switched = sorted(set(self.switched) | set(make_capturable(self.optimizer)))
+        settings = hyper_parameters(self.optimizer)
+        if settings != self.settings:  # a schedule moved the lr: the graph holds the old one
+            self.replay, self.settings, self.warmup_left = None, settings, WARMUP
+
+    def optimizer_state(self) -> dict:
+        """As saved without graphs: a run resumed on the CPU cannot step a capturable Adam."""
+        state = super().optimizer_state()
+        for index in self.switched:
+            state["param_groups"][index]["capturable"] = False
+        return state
 
     def train(self, x, y) -> bool:
         full = len(y) == self.batch_size

@@ -15,8 +15,9 @@ def test_smoke_overrides_apply_only_when_smoke_is_on():
 def test_device_choice():
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") in ("cpu", "cuda")
-    with pytest.raises(NnxError, match="not a device"):
-        resolve_device("tpu")
+    for bad in ("tpu", "cudafoo", "cuda:x", "cuda:-1", "cuda:"):
+        with pytest.raises(NnxError, match="not a device"):
+            resolve_device(bad)
 
 
 def test_validate_checks_common_keys():

@@ -62,6 +62,8 @@ def test_finished_earlier_keeps_only_ok_jobs_of_the_same_config(tmp_path):
     assert not sweeps.finished_earlier(cfg, write_job(tmp_path / "failed", status="failed", config=moved))
     assert not sweeps.finished_earlier(cfg, write_job(tmp_path / "other", config={**moved, "seed": 2}))
     assert not sweeps.finished_earlier(cfg, tmp_path / "never_ran")
+    placed = OmegaConf.create({**moved, "device": "auto"})  # the earlier sweep put this job on cuda:3
+    assert sweeps.finished_earlier(placed, write_job(tmp_path / "gpu", config={**moved, "device": "cuda:3"}))
 
 
 def test_resume_args_rebuild_the_earlier_command(tmp_path):

@@ -9,6 +9,7 @@ import dataclasses
 import importlib
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -80,19 +81,20 @@ def resolve_device(spec: str) -> str:
     import torch
 
     if spec == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        log.info("device: auto -> %s", device)
-        return device
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+        log.info("device: auto -> %s", spec)
     if spec == "cpu":
         return spec
-    if spec.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise NnxError(f"device={spec} asked for, but CUDA is not available here", fix="use device=auto or cpu")
-        index = int(spec.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise NnxError(f"device={spec}: only {torch.cuda.device_count()} CUDA device(s) here")
-        return spec
-    raise NnxError(f"device={spec!r} is not a device", fix="use auto, cpu, cuda or cuda:N")
+    if not re.fullmatch(r"cuda(:\d+)?", spec):
+        raise NnxError(f"device={spec!r} is not a device", fix="use auto, cpu, cuda or cuda:N")
+    if not torch.cuda.is_available():
+        raise NnxError(f"device={spec} asked for, but CUDA is not available here", fix="use device=auto or cpu")
+    index = int(spec.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise NnxError(f"device={spec}: only {torch.cuda.device_count()} CUDA device(s) here")
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS reproducible across streams
+    torch.cuda.set_device(index)  # so work that names no device (pinned memory, streams) lands on this one too
+    return spec
 
 
 def seed_everything(seed: int) -> None:

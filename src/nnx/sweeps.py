@@ -98,9 +98,11 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
 
 
 def comparable(cfg: DictConfig | dict) -> dict:
-    """A job's config minus what may differ between two invocations of the same job (where outputs go)."""
+    """A job's config minus what may differ between two invocations of the same job: where outputs go, and the
+    device (`auto` is placed on cuda:k by the GPUs visible, which a resumed sweep may see differently)."""
     plain = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
     plain.pop("paths", None)
+    plain.pop("device", None)
     return plain
 
 

@@ -152,7 +152,11 @@ class DataBundle:
 
     def set_rng_state(self, state: dict) -> None:
         self.order_generator.set_state(state["order"])
-        self.augment_generator.set_state(state["augment"])
+        if state["augment"].numel() == self.augment_generator.get_state().numel():
+            self.augment_generator.set_state(state["augment"])
+        elif self.augment is not None:  # a CPU generator's state does not fit a GPU's, nor the other way round
+            log.warning("data: the augmentation random state was saved on another kind of device; augmentation "
+                        "continues from a fresh seed, so this resumed run will not repeat an uninterrupted one exactly")
 
     def describe(self) -> str:
         sizes = ", ".join(f"{name} {len(part)}" for name in ("train", "val", "test") if (part := getattr(self, name)))

@@ -35,17 +35,19 @@ def load_state(path: Path, device: str = "cpu") -> dict:
         raise NnxError(f"{path}: unreadable checkpoint ({type(err).__name__}: {str(err).splitlines()[0]})") from None
 
 
-def rng_state() -> dict:
+def rng_state(device: str = "cpu") -> dict:
+    """The CPU generator's state and, on a CUDA run, its own GPU's (not every visible GPU's)."""
     state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device.startswith("cuda"):
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def set_rng_state(state: dict) -> None:
+def set_rng_state(state: dict, device: str = "cpu") -> None:
+    """Restore `rng_state(device)`; a GPU state is restored on a CUDA run only (a run may resume on another device)."""
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if device.startswith("cuda") and torch.is_tensor(state.get("cuda")):
+        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 class Checkpoints:

@@ -172,7 +172,7 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
         if scheduler is not None and state.get("scheduler"):
             scheduler.load_state_dict(state["scheduler"])
         stopper.load_state_dict(state["early_stopping"])
-        set_rng_state(state["rng"])
+        set_rng_state(state["rng"], bundle.device)
         bundle.set_rng_state(state["data_rng"])
         rows = list(state["history"])
         for row in rows:
@@ -213,7 +213,7 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
                 "model": model.state_dict(), "optimizer": train.optimizer_state(),
                 "scheduler": scheduler.state_dict() if scheduler is not None else None, "epoch": epoch,
                 "history": rows, "early_stopping": stopper.state_dict(), "stopped_early": stopped_early,
-                "rng": rng_state(), "data_rng": bundle.rng_state(),
+                "rng": rng_state(bundle.device), "data_rng": bundle.rng_state(),
             })
             run.log.info("%sepoch %d/%d  %s  %.1f s", label, epoch, cfg.epochs, format_row(row), row["seconds"])
             if stopped_early:

@@ -18,6 +18,7 @@ import torch
 from omegaconf import OmegaConf
 
 from nnx.engine import TrainerConfig, evaluate, fit, load_state, trainer_config
+from nnx.engine.checkpoint import rng_state, set_rng_state
 from nnx.engine.cpu import cpu_training
 from nnx.engine.distillation import CachedTeacherLogits, Distiller, distillation_step, hint_projection
 from nnx.errors import NnxError
@@ -152,7 +153,7 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
         bundle.augment = None  # as in Hinton et al.: a jittered teacher, students on the plain images
     student = build("student")
     initial_weights = copy.deepcopy(student.state_dict())
-    data_rng, torch_rng = bundle.rng_state(), torch.get_rng_state()
+    data_rng, torch_rng = bundle.rng_state(), rng_state(run.device)  # dropout draws on the GPU there
     curves["student (cross-entropy)"] = train(student, bundle, trainer, cfg, run, "student")
     if curves["student (cross-entropy)"] is None:
         return
@@ -161,7 +162,7 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
     distilled = build("student")
     distilled.load_state_dict(initial_weights)
     bundle.set_rng_state(data_rng)
-    torch.set_rng_state(torch_rng)
+    set_rng_state(torch_rng, run.device)
     projection = hint_projection(distilled, teacher).to(run.device) if kd.feature_weight else None
     # Plain batches: the teacher's logits are the same every epoch, so they are computed once (same result, faster).
     cache = CachedTeacherLogits(teacher, bundle) if CachedTeacherLogits.usable(bundle) and kd.cache_teacher else None

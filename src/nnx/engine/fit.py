@@ -9,7 +9,8 @@ also test_loss and test_acc, cross-entropy and accuracy on the test split, which
 last.pt and, on improvement of the monitored column, best.pt; step the lr schedule; stop early as Keras does. A
 non-finite training loss stops the run: status "diverged", history kept. `step(model, x, y) -> (loss, logits or
 None)` replaces the default cross-entropy step (distillation, autoencoders); the loop still does backward,
-clipping, AMP and the optimizer.
+clipping, AMP and the optimizer. The training batches go through `nnx.engine.steps`: eagerly, or with
+`trainer.cuda_graph` on CUDA, the default step replayed from a captured CUDA graph.
 """
 
 from __future__ import annotations

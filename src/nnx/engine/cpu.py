@@ -6,6 +6,8 @@ import contextlib
 
 import torch
 
+from nnx.errors import NnxError
+
 
 @contextlib.contextmanager
 def cpu_training(device: str, threads: int | None):
@@ -18,6 +20,8 @@ def cpu_training(device: str, threads: int | None):
     Subnormals: an L2 term and Adam's decaying moments drive weights of always-blank pixels and dead units below
     1.2e-38, where x86 arithmetic is ~10x slower (a dac Fashion-MNIST epoch went from 11 s to 140 s after 7 epochs).
     Flushing them to zero changes nothing else."""
+    if threads is not None and threads < 0:
+        raise NnxError(f"CPU threads={threads} must be >= 0 (0: torch's default)")
     if device != "cpu":
         yield
         return

@@ -107,7 +107,15 @@ def encode_and_reconstruct(model, x: torch.Tensor, batch_size: int = 4096) -> tu
     return torch.cat(codes).cpu().numpy(), torch.cat(reconstructions)
 
 
-def check(cfg, bundle) -> None:
+def check(cfg, bundle, settings: DacSettings) -> None:
+    for key, value, ok, rule in (("scale", settings.scale, settings.scale > 0, "> 0"),
+                                 ("epsilon", settings.epsilon, settings.epsilon >= 0, ">= 0"),
+                                 ("bandwidth", settings.bandwidth, settings.bandwidth > 0, "> 0"),
+                                 ("n_init", settings.n_init, settings.n_init >= 1, ">= 1"),
+                                 ("n_labelled", settings.n_labelled, settings.n_labelled >= bundle.num_classes,
+                                  f">= the {bundle.num_classes} classes")):
+        if not ok:
+            raise NnxError(f"dac.{key}={value} must be {rule}")
     if cfg.data.get("normalize", "none") != "none" or bundle.mean is not None:
         raise NnxError(f"data.normalize={cfg.data.normalize}: the sigmoid decoder reconstructs pixels in [0, 1]",
                        fix="use data.normalize=none")
@@ -122,7 +130,7 @@ def run(cfg, run) -> None:
 
     settings = DacSettings(**cfg.dac)
     bundle = load(cfg.data, device=run.device, seed=run.seed)
-    check(cfg, bundle)
+    check(cfg, bundle, settings)
     x_train, x_test = (bundle.prepare(split.x).flatten(1) for split in (bundle.train, bundle.test))
     y_train, y_test = bundle.train.y, bundle.test.y.cpu().numpy()
     k = bundle.num_classes
@@ -150,8 +158,10 @@ def run(cfg, run) -> None:
     # the same size next to the L2 term and only where the weight falls differs.
     losses = {"dac": weights} | ({"ae": torch.full_like(weights, weights.mean().item())} if settings.ablation else {})
     histories, reconstructions, codes = {}, {}, {}
+    data_rng = bundle.rng_state()
     for name, pixel_weight in losses.items():
-        torch.manual_seed(run.seed)  # the same initial weights for both autoencoders
+        torch.manual_seed(run.seed)  # the same initial weights and the same batches for both autoencoders
+        bundle.set_rng_state(data_rng)
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape)
         with cpu_training(run.device, settings.threads):
             result = fit(model, bundle, cfg.trainer, cfg.optim, run,
@@ -181,7 +191,7 @@ def run(cfg, run) -> None:
     with run.figure("reconstructions", figsize=(10, 1.1 * (1 + len(reconstructions)))) as fig:
         dac_figures.reconstructions(fig, x_test.cpu().numpy(), y_test,
                                     {n: r.cpu().numpy() for n, r in reconstructions.items()}, image_shape)
-    if "dac" in codes:
+    if "dac" in codes and codes["dac"].shape[1] >= 3:  # a smaller code has no 3-D view
         with run.figure("codes_3d", figsize=(6, 5.5)) as fig:
             dac_figures.codes_scatter(fig, codes["dac"], y_test, bundle.classes, settings.scatter_points, run.seed)
     with run.figure("ari", figsize=(6.5, 3.6)) as fig:

@@ -74,7 +74,9 @@ def train(model, bundle, trainer: TrainerConfig, cfg, run, name: str, step=None)
     the per-epoch test accuracies, or None when training diverged."""
     trainer = dataclasses.replace(trainer, test_each_epoch=True)
     result = fit(model, bundle, trainer, cfg.optim, run, step=step, name=name)
-    run.metrics_update({"epochs": result.last_epoch, "train_acc": result.metrics().get("train_acc")}, f"{name}/")
+    summary = result.metrics()  # val_acc too when data.val_fraction > 0 (what a search may choose on)
+    run.metrics_update({key: summary[key] for key in ("train_acc", "val_acc") if key in summary}
+                       | {"epochs": result.last_epoch}, f"{name}/")
     return None if result.diverged else [row["test_acc"] for row in result.history]
 
 
@@ -133,7 +135,8 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
     per_class, curves = {}, {}
     teacher = build("teacher")
     if kd.feature_weight:
-        check_hint_layers(teacher, build("student"))
+        with torch.random.fork_rng(devices=[run.device] if run.device.startswith("cuda") else []):
+            check_hint_layers(teacher, build("student"))  # this student's draws must not change the teacher's
     if kd.teacher_ckpt:
         load_teacher(teacher, bundle, kd.teacher_ckpt, run.device)
         run.log.info("teacher: loaded from %s", kd.teacher_ckpt)

@@ -84,3 +84,13 @@ def test_absent_torchvision_weights_offline_exit_2_naming_both_fixes(cli, tmp_pa
     assert "Traceback" not in result.stderr
     assert "model.weights=IMAGENET1K_V1" in result.stderr and "not in torchvision's cache" in result.stderr
     assert "run once on a machine with a network" in result.stderr and "model.weights_path=" in result.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (("trainer.early_stopping.patience=1",), "early stopping on it would choose the epoch on it"),
+    (("data.val_fraction=0.2",), "evaluates on the folder's own val/ split"),
+    (("forest_trees=0",), "forest_trees=0 must be >= 1"),
+])
+def test_nothing_is_chosen_on_the_held_out_val_split(cli, args, says):
+    result = cli("run", EXP, "smoke=true", *args)  # refused before any data is read
+    assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr

@@ -45,17 +45,32 @@ class TransferCatsDogsConfig:
     summary_pivot: list[str] = dataclasses.field(default_factory=list)  # a sweep's summary.md: metric x job table
 
 
+def check(cfg, trainer: TrainerConfig) -> None:
+    """val/ is the held-out set: nothing may be chosen on it, and it is not carved from train/."""
+    if trainer.early_stopping.patience is not None and not trainer.early_stopping.monitor.startswith("train_"):
+        raise NnxError(f"trainer.early_stopping.monitor={trainer.early_stopping.monitor}: val/ is the held-out set "
+                       "here, and early stopping on it would choose the epoch on it",
+                       fix="monitor train_loss or train_acc, or leave trainer.early_stopping.patience=null")
+    if cfg.data.get("val_fraction", 0):
+        raise NnxError("data.val_fraction: this experiment evaluates on the folder's own val/ split",
+                       fix="use data.val_fraction=0")
+    if cfg.forest_trees < 1 or cfg.misclassified_shown < 0:
+        raise NnxError(f"forest_trees={cfg.forest_trees} must be >= 1 and misclassified_shown="
+                       f"{cfg.misclassified_shown} >= 0")
+
+
 @EXPERIMENTS.register("transfer_catsdogs", schema=TransferCatsDogsConfig)
 def run(cfg, run) -> None:
     from nnx.data import load
 
+    trainer = dataclasses.replace(trainer_config(cfg.trainer), restore_best=False)  # never select on val/
+    check(cfg, trainer)
     bundle = load(cfg.data, device=run.device, seed=run.seed)
     bundle.val = bundle.test  # val/ is logged each epoch as Keras did (see the module docstring)
     model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes).to(run.device)
     if run.device.startswith("cuda"):
         model.to(memory_format=torch.channels_last)
     run.metrics_update(model.parameter_counts(), prefix="model/")
-    trainer = dataclasses.replace(trainer_config(cfg.trainer), restore_best=False)  # never select on val/
     optimizer, scheduler = transfer_optimizer(cfg.optim, model, trainer.epochs)
 
     if model.frozen and cfg.feature_cache:

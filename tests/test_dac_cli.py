@@ -29,9 +29,9 @@ def test_smoke_run_writes_every_output(smoke_runs):
     run_dir = smoke_runs[0]
     metrics = read_metrics(run_dir)
     assert metrics["status"] == "ok"
-    for method in METHODS:
-        for score in ("ari", "nmi", "acc"):
-            assert -0.5 <= metrics[f"{method}/{score}"] <= 1.0
+    for method in METHODS:  # ARI may dip below 0 (worse than chance); NMI and matched accuracy cannot
+        assert -0.5 <= metrics[f"{method}/ari"] <= 1.0
+        assert 0 <= metrics[f"{method}/nmi"] <= 1.0 and 1 / 10 <= metrics[f"{method}/acc"] <= 1.0
     assert metrics["dac/epochs"] == metrics["ae/epochs"] == 2 and metrics["pixel_weights/n_labelled"] == 100
     for figure in FIGURES:
         assert (run_dir / f"{figure}.png").stat().st_size > 5000, figure

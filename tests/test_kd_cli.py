@@ -55,7 +55,7 @@ def test_sweep_reusing_the_teacher(smoke_run, cli):
     sweep = cli.sweep_dirs("kd_mnist")[0]
     jobs = sorted(path for path in sweep.iterdir() if path.is_dir() and path.name.isdigit())
     assert len(jobs) == 2
-    first = read_metrics(smoke_run)
+    first, alpha_zero = read_metrics(smoke_run), 0
     for job in jobs:
         metrics = read_metrics(job)
         assert metrics["status"] == "ok"
@@ -63,8 +63,12 @@ def test_sweep_reusing_the_teacher(smoke_run, cli):
         assert metrics["teacher/test_acc"] == first["teacher/test_acc"]
         assert metrics["student/test_acc"] == first["student/test_acc"]  # same seed, same student
         alpha = (job / ".hydra" / "overrides.yaml").read_text()
-        if "kd.alpha=0\n" in alpha:
+        if "kd.alpha=0\n" in alpha:  # only the loss differs, so alpha 0 trains the plain student again
             assert metrics["kd/test_acc"] == metrics["student/test_acc"] and metrics["kd/gain"] == 0
+            student, distilled = ((job / f"{name}_history.csv").read_text().splitlines() for name in ("student", "kd"))
+            assert [row.rsplit(",", 1)[0] for row in student] == [row.rsplit(",", 1)[0] for row in distilled]
+            alpha_zero += 1
+    assert alpha_zero == 1
     summary = (sweep / "summary.md").read_text()
     assert "| kd.temperature | kd.alpha |" in summary and "kd/gain" in summary and summary.count("| ok |") == 2
 

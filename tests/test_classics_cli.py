@@ -62,6 +62,10 @@ def test_madaline_smoke_files_and_same_seed_same_metrics(cli):
 @pytest.mark.parametrize("args, message", [
     ((ADALINE, "task=petals"), "task='petals' is not a task"),
     ((MADALINE, "trainer.epochs=many"), "invalid config value trainer.epochs"),
+    ((ADALINE, "trainer.epochs=0"), "trainer.epochs=0: this experiment trains Adalines for at least one epoch"),
+    ((MADALINE, "model=adaline"), "model=adaline, trainer.epochs=100: this experiment trains a Madaline"),
+    ((MADALINE, "model.max_flips=0"), "model.max_flips=0 must be >= 1"),
+    ((MADALINE, "model.init_scale=-1"), "model.init_scale=-1.0 > 0"),
 ])
 def test_bad_settings_give_one_clear_message(cli, args, message):
     result = cli("run", *args)

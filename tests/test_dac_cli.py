@@ -72,6 +72,9 @@ def test_mnist_idx_files_run_without_the_ablation(cli, tmp_path):
     (("smoke=true", "data.normalize=dataset"), "data.normalize=none"),
     (("smoke=true", "+dac.clusters=3"), "dac.clusters"),
     (("smoke=true", "dac.beta=lots"), "dac.beta"),
+    (("smoke=true", "dac.scale=-1"), "dac.scale=-1 must be > 0"),
+    (("smoke=true", "dac.n_labelled=3"), "dac.n_labelled=3 must be >= the 10 classes"),
+    (("smoke=true", "dac.threads=-1"), "CPU threads=-1 must be >= 0"),
 ])
 def test_bad_settings_give_one_clear_message(cli, args, message):
     result = cli("run", EXP, *args)

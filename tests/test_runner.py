@@ -12,6 +12,15 @@ def test_smoke_overrides_apply_only_when_smoke_is_on():
     assert apply_smoke(cfg).trainer.epochs == 1
 
 
+def test_what_the_command_line_sets_wins_over_the_smoke_config():
+    cfg = OmegaConf.create({"smoke": True, "trees": 7, "data": {"name": "digits", "limit": None},
+                            "smoke_overrides": {"trees": 2, "trainer": {"epochs": 1}, "data": {"limit": 40}}})
+    cfg.trainer = {"epochs": 3}
+    smoked = apply_smoke(cfg, overrides=["experiment=x", "data=digits", "trees=7", "+trainer.epochs=3", "smoke=true"])
+    assert (smoked.trees, smoked.trainer.epochs, smoked.data.limit) == (7, 3, 40)  # data=digits picks, sets nothing
+    assert apply_smoke(cfg, overrides=[]).trainer.epochs == 1
+
+
 def test_device_choice():
     assert resolve_device("cpu") == "cpu"
     assert resolve_device("auto") in ("cpu", "cuda")

@@ -92,5 +92,5 @@ def test_absent_torchvision_weights_offline_exit_2_naming_both_fixes(cli, tmp_pa
     (("forest_trees=0",), "forest_trees=0 must be >= 1"),
 ])
 def test_nothing_is_chosen_on_the_held_out_val_split(cli, args, says):
-    result = cli("run", EXP, *args)  # refused before any data is read or any model built
+    result = cli("run", EXP, "smoke=true", *args)  # the command line wins over the smoke config; nothing is read
     assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr

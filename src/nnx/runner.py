@@ -51,13 +51,28 @@ def load_experiment(name: str):
     return EXPERIMENTS.get(name)
 
 
-def apply_smoke(cfg: DictConfig) -> DictConfig:
-    """`smoke=true`: merge the experiment's `smoke_overrides` (tiny data, few epochs) over its config."""
+def apply_smoke(cfg: DictConfig, overrides: list[str] | None = None) -> DictConfig:
+    """`smoke=true`: merge the experiment's `smoke_overrides` (tiny data, few epochs) over its config; a key set on
+    the command line (`overrides`, by default the running Hydra job's, e.g. `trainer.epochs=3`) keeps its value."""
     if not cfg.get("smoke") or not cfg.get("smoke_overrides"):
         return cfg
     merged = OmegaConf.merge(cfg, cfg.smoke_overrides)
+    for key in command_line_keys(overrides):
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is not None and not isinstance(value, DictConfig):  # a group choice (data=digits) is no value
+            OmegaConf.update(merged, key, value, merge=False)
     OmegaConf.set_struct(merged, True)
     return merged
+
+
+def command_line_keys(overrides: list[str] | None) -> list[str]:
+    """The config keys a command line sets (`a.b=1`, `+a.b=1`, `seed=1`), Hydra's own excepted."""
+    if overrides is None:
+        from hydra.core.hydra_config import HydraConfig
+
+        overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    keys = (override.partition("=")[0].lstrip("+~") for override in overrides if "=" in override)
+    return [key for key in keys if not key.startswith("hydra.")]
 
 
 def validate(cfg: DictConfig, schema: type | None) -> None:

@@ -18,6 +18,7 @@ from typing import Iterable
 
 import torch
 
+from nnx.engine.optim import check_betas
 from nnx.errors import NnxError
 
 NAMES = ("sgd", "momentum", "nesterov", "rmsprop", "adam")  # the optimizers compared by default
@@ -40,7 +41,6 @@ class HandOptimizer(ABC):
     def __init__(self, params: Iterable[torch.Tensor], lr: float):
         self.params = list(params)
         self.lr = lr
-        self.t = 0
         self.state: list[dict] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
@@ -49,9 +49,9 @@ class HandOptimizer(ABC):
 
     @torch.no_grad()
     def step(self) -> None:
-        self.t += 1
         for p, state in zip(self.params, self.state):
-            if p.grad is not None:
+            if p.grad is not None:  # as torch.optim: a parameter's step count t grows only when it has a gradient
+                state["t"] = state.get("t", 0) + 1
                 self.update(p, p.grad, state)
 
     @abstractmethod
@@ -92,8 +92,8 @@ class Adam(HandOptimizer):
     def update(self, p, g, state):
         state["m"] = m = self.beta1 * state.get("m", 0.0) + (1 - self.beta1) * g
         state["v"] = v = self.beta2 * state.get("v", 0.0) + (1 - self.beta2) * g * g
-        m_hat = m / (1 - self.beta1**self.t)  # the bias corrections undo the zero start of m and v
-        v_hat = v / (1 - self.beta2**self.t)
+        m_hat = m / (1 - self.beta1 ** state["t"])  # the bias corrections undo the zero start of m and v
+        v_hat = v / (1 - self.beta2 ** state["t"])
         p -= self.lr * m_hat / (v_hat.sqrt() + self.eps)
 
 
@@ -109,7 +109,7 @@ def make_optimizer(name: str, params, lr: float, impl: str = "scratch", momentum
                    alpha: float = 0.99, betas=(0.9, 0.999), eps: float = 1e-8):
     """The optimizer `name` over `params`: ours (impl=scratch) or torch.optim's (impl=torch), same settings."""
     check_choice(name, impl)
-    params, betas = list(params), tuple(betas)
+    params, betas = list(params), check_betas(betas)
     scratch = {
         "sgd": lambda: SGD(params, lr),
         "momentum": lambda: Momentum(params, lr, momentum),

@@ -62,6 +62,9 @@ def train(cfg, data, tasks: list[str], lr: float, epochs: int, seed: int, histor
 @EXPERIMENTS.register("adaline_iris", schema=AdalineIrisConfig)
 def run(cfg, run) -> None:
     tasks, optim = chosen_tasks(cfg.task), lms_config(cfg.get("optim"))
+    if cfg.model.name != "adaline" or cfg.trainer.epochs < 1:
+        raise NnxError(f"model={cfg.model.name}, trainer.epochs={cfg.trainer.epochs}: this experiment trains Adalines "
+                       "for at least one epoch", fix="use model=adaline and trainer.epochs >= 1")
     data = DATASETS.build(cfg.data, seed=run.seed)
     run.log.info("iris: %d train / %d test, features %s", len(data.x_train), len(data.x_test), data.feature_names)
 

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 import nnx.data.tabular  # noqa: F401  (registers moons)
+from nnx.errors import NnxError
 from nnx.models.adaline import bipolar, lms_config
 from nnx.models.madaline import train_epoch
 from nnx.registry import DATASETS, EXPERIMENTS, MODELS
@@ -35,10 +36,13 @@ def restore(net, weights: tuple) -> None:
 @EXPERIMENTS.register("madaline_moons", schema=MadalineMoonsConfig)
 def run(cfg, run) -> None:
     optim, trainer = lms_config(cfg.get("optim")), cfg.trainer
+    if cfg.model.name != "madaline" or trainer.epochs < 1:
+        raise NnxError(f"model={cfg.model.name}, trainer.epochs={trainer.epochs}: this experiment trains a Madaline "
+                       "for at least one epoch", fix="use model=madaline and trainer.epochs >= 1")
     data = DATASETS.build(cfg.data, seed=run.seed)
     t_train, t_test = bipolar(data.y_train, 1), bipolar(data.y_test, 1)
     rng = np.random.default_rng(run.seed)
-    net = MODELS.build(cfg.model, n_inputs=2, rng=rng)
+    net = MODELS.build(cfg.model, n_inputs=data.x_train.shape[1], rng=rng)
     run.log.info("moons: %d train / %d test; Madaline with %d hidden Adalines, rule %s",
                  len(t_train), len(t_test), net.hidden, net.rule)
 

@@ -29,13 +29,16 @@ class Madaline:
             raise NnxError(f"model.rule={rule!r} is not a Madaline rule", fix=f"choose one of: {', '.join(RULES)}")
         if hidden < 1:
             raise NnxError(f"model.hidden={hidden}: a Madaline needs at least one hidden Adaline")
+        if max_flips < 1 or not init_scale > 0:
+            raise NnxError(f"model.max_flips={max_flips} must be >= 1 and model.init_scale={init_scale} > 0")
         rng = rng or np.random.default_rng(0)
         self.rule = rule
         self.max_flips = max_flips
         self.w = rng.uniform(-init_scale, init_scale, (n_inputs, hidden))  # w[i, j]: input X_i -> hidden Z_j
         self.b = rng.uniform(-init_scale, init_scale, hidden)
         if rule == "mri":
-            # Fausett's fixed OR unit, for any number of hidden units: y_in = ½ + ½·(m − 2) for one z = +1, −½ for none.
+            # Fausett's fixed OR unit for any number m of hidden units: b_out = ½(m − 1), so y_in = +½ for one
+            # z = +1 (more for more) and −½ for none.
             self.v, self.b_out = np.full(hidden, 0.5), 0.5 * (hidden - 1)
         else:
             self.v, self.b_out = rng.uniform(-init_scale, init_scale, hidden), 0.0

@@ -71,6 +71,27 @@ def test_mrii_undoes_a_trial_that_does_not_reduce_the_error():
     assert net.z_in(x)[1] == pytest.approx(-1.0) and net.predict(x) == -1
 
 
+def test_mrii_keeps_the_least_confident_of_two_units_that_would_both_fix_the_output():
+    """Either flip makes the output right; minimal disturbance keeps the flip of the unit nearest its threshold."""
+    net = Madaline(2, 2, "mrii")
+    net.w, net.b = np.array([[0.2, 0.6], [0.0, 0.0]]), np.zeros(2)  # z_in = 0.2 (unit 0) and 0.6 (unit 1)
+    net.v, net.b_out = np.array([1.0, 1.0]), -1.5  # both +1: y_in = 0.5 -> +1; either flipped: -1.5 -> -1
+    x = np.array([1.0, 0.0])
+    assert net.predict(x) == 1
+    w_unit1 = net.w[:, 1].copy()
+    assert mrii_step(net, x, -1, lr=0.0) == (0,)
+    assert np.array_equal(net.w[:, 1], w_unit1) and net.predict(x) == -1
+
+
+@pytest.mark.parametrize("m", [2, 3, 5])
+def test_mri_output_unit_is_an_or_for_any_width(m):
+    net = Madaline(2, m, "mri")
+    none, one = -np.ones(m), -np.ones(m)
+    one[0] = 1.0
+    assert net.b_out + none @ net.v == pytest.approx(-0.5) and net.b_out + one @ net.v == pytest.approx(0.5)
+    assert net.b_out + np.ones(m) @ net.v > 0
+
+
 def test_mrii_never_makes_a_pattern_worse():
     rng = np.random.default_rng(7)
     for _ in range(300):
@@ -84,7 +105,8 @@ def test_mrii_never_makes_a_pattern_worse():
 
 
 def test_mrii_learns_xor_from_some_starts():
-    """MRII can stall (one hidden unit comes to decide the output alone); most starts with 3 units learn XOR."""
+    """MRII can stall (one hidden unit comes to decide the output alone); about half the starts with 3 units learn
+    XOR (5 of seeds 0-9)."""
     solved = 0
     for seed in range(10):
         rng = np.random.default_rng(seed)

@@ -114,9 +114,9 @@ def summarize(outcome: Outcome, test_acc: float | None) -> dict:
 
 
 def sharpness(model, x, y, iters: int = 50, seed: int = 0) -> float:
-    """The training loss's largest-magnitude Hessian eigenvalue, by power iteration on Hessian-vector products
-    (at a random start it is the largest positive one in practice; a negative result is reported as it is).
-    Gradient descent on a quadratic is stable only for lr < 2 / sharpness (heavy ball: lr < 2 (1 + mu) / sharpness)."""
+    """The training loss's Hessian eigenvalue of largest magnitude, by power iteration on Hessian-vector products.
+    Gradient descent on a quadratic is stable only for lr < 2 / sharpness (heavy ball: lr < 2 (1 + mu) / sharpness);
+    a negative value gives no such bound."""
     params = model.parameters()
     grads = torch.autograd.grad(F.cross_entropy(model(x), y), params, create_graph=True)
     generator = torch.Generator().manual_seed(seed)
@@ -178,8 +178,8 @@ def run(cfg, run) -> None:
         top = sharpness(start, x, y, seed=run.seed)
         stable = 2 / top if top > 0 else None  # no curvature bound when the dominant direction is not convex
         run.metrics_update({"sharpness": top, "gd_stable_lr": stable}, prefix="init/")
-        run.log.info("initial weights: top Hessian eigenvalue %.3g -> gradient descent is stable for lr < %.3g",
-                     top, 2 / top)
+        run.log.info("initial weights: top Hessian eigenvalue %.3g -> gradient descent is stable for lr < %s",
+                     top, f"{stable:.3g}" if stable else "(no bound)")
         for name, lr in itertools.product(names, lrs):
             model = MODELS.build(cfg.model, n_in=x.shape[1], n_out=num_classes, seed=run.seed, device=run.device)
             optimizer = make_optimizer(name, model.parameters(), lr, impl=optim.impl, momentum=optim.momentum,

@@ -6,7 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from nnx.errors import NnxError
-from nnx.report.readme import END, START, update_readme
+from nnx.report.readme import END, START, drop_empty_sections, update_readme
 from nnx.report.summary import collapse_groups, seed_means, write_summary
 
 
@@ -58,3 +58,9 @@ def test_readme_results_block_is_replaced(tmp_path):
     readme.write_text("no block")
     with pytest.raises(NnxError, match="no results block"):
         update_readme(run, root=tmp_path)
+
+
+def test_a_readme_block_keeps_no_heading_whose_figure_stayed_behind():
+    summary = ("| job |\n|---|\n| 0 |\n\n## Reference\n\n| m |\n|---|\n\n## Comparison\n\n\n"
+               "## Test loss of every job\n\n")
+    assert drop_empty_sections(summary) == "| job |\n|---|\n| 0 |\n\n## Reference\n\n| m |\n|---|\n"

@@ -25,7 +25,12 @@ def results_block(folder: Path) -> tuple[str, str]:
         raise NnxError(f"{folder} has no summary.md", fix=f"run `nnx report {folder}` first")
     body = summary.read_text().split("\n", 1)[1].strip()
     body = re.sub(r"!\[[^\]]*\]\([^)]*\.png\)", "", body)  # the sweep's figures stay in its folder
-    return read_config(job_dirs(folder)[0])["name"], body
+    return read_config(job_dirs(folder)[0])["name"], drop_empty_sections(body)
+
+
+def drop_empty_sections(markdown: str) -> str:
+    """Remove `## headings` left with nothing under them (a section that held only a figure)."""
+    return re.sub(r"^#{2,} [^\n]*\n\s*(?=^#{2,} |\Z)", "", markdown, flags=re.M).rstrip() + "\n"
 
 
 def update_readme(folder: Path, root: Path | None = None) -> Path:
@@ -42,5 +47,5 @@ def update_readme(folder: Path, root: Path | None = None) -> Path:
     head, rest = text.split(START, 1)
     tail = rest.split(END, 1)[1]
     stamp = f"_Measured by `{' '.join(['nnx report', str(folder.name), '--readme'])}` from `{folder}`._"
-    write_text_atomic(readme, f"{head}{START}\n{stamp}\n\n{block}\n{END}{tail}")
+    write_text_atomic(readme, f"{head}{START}\n{stamp}\n\n{block.rstrip()}\n\n{END}{tail}")
     return readme

@@ -145,7 +145,7 @@ class GraphedTrainStep(TrainStep):
         self.capture, self.side_stream = capture, side_stream
         self.replay: Callable[[], None] | None = None
         self.settings: list | None = None
-        self.switched: list[int] = []  # groups made capturable here (saved in checkpoints as they were)
+        self.switched: set[int] = set()  # groups made capturable here (saved in checkpoints as they were)
         self.warmup_left = WARMUP
         self.captures = self.replays = 0
         self.static_x = self.static_y = None
@@ -163,7 +163,7 @@ class GraphedTrainStep(TrainStep):
     def begin_epoch(self) -> None:
         super().begin_epoch()
         # each epoch: a resumed run loads its optimizer's groups after this step was made
-        self.switched = sorted(set(self.switched) | set(make_capturable(self.optimizer)))
+        self.switched |= set(make_capturable(self.optimizer))
         settings = hyper_parameters(self.optimizer)
         if settings != self.settings:  # a schedule moved the lr: the graph holds the old one
             self.replay, self.settings, self.warmup_left = None, settings, WARMUP

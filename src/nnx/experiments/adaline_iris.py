@@ -12,7 +12,7 @@ import numpy as np
 
 import nnx.data.tabular  # noqa: F401  (registers iris)
 from nnx.errors import NnxError
-from nnx.models.adaline import bipolar, least_squares, lms_config, sign
+from nnx.models.adaline import bipolar, check_learner, least_squares, lms_config, sign
 from nnx.registry import DATASETS, EXPERIMENTS, MODELS
 from nnx.report import classic_figures
 
@@ -62,9 +62,7 @@ def train(cfg, data, tasks: list[str], lr: float, epochs: int, seed: int, histor
 @EXPERIMENTS.register("adaline_iris", schema=AdalineIrisConfig)
 def run(cfg, run) -> None:
     tasks, optim = chosen_tasks(cfg.task), lms_config(cfg.get("optim"))
-    if cfg.model.name != "adaline" or cfg.trainer.epochs < 1:
-        raise NnxError(f"model={cfg.model.name}, trainer.epochs={cfg.trainer.epochs}: this experiment trains Adalines "
-                       "for at least one epoch", fix="use model=adaline and trainer.epochs >= 1")
+    check_learner(cfg, "adaline", "Adalines")
     data = DATASETS.build(cfg.data, seed=run.seed)
     run.log.info("iris: %d train / %d test, features %s", len(data.x_train), len(data.x_test), data.feature_names)
 

@@ -7,8 +7,7 @@ import dataclasses
 import numpy as np
 
 import nnx.data.tabular  # noqa: F401  (registers moons)
-from nnx.errors import NnxError
-from nnx.models.adaline import bipolar, lms_config
+from nnx.models.adaline import bipolar, check_learner, lms_config
 from nnx.models.madaline import train_epoch
 from nnx.registry import DATASETS, EXPERIMENTS, MODELS
 from nnx.report import classic_figures
@@ -36,9 +35,7 @@ def restore(net, weights: tuple) -> None:
 @EXPERIMENTS.register("madaline_moons", schema=MadalineMoonsConfig)
 def run(cfg, run) -> None:
     optim, trainer = lms_config(cfg.get("optim")), cfg.trainer
-    if cfg.model.name != "madaline" or trainer.epochs < 1:
-        raise NnxError(f"model={cfg.model.name}, trainer.epochs={trainer.epochs}: this experiment trains a Madaline "
-                       "for at least one epoch", fix="use model=madaline and trainer.epochs >= 1")
+    check_learner(cfg, "madaline", "a Madaline")
     data = DATASETS.build(cfg.data, seed=run.seed)
     t_train, t_test = bipolar(data.y_train, 1), bipolar(data.y_test, 1)
     rng = np.random.default_rng(run.seed)

@@ -96,3 +96,10 @@ def lms_config(optim) -> LmsConfig:
         raise NnxError(f"optim={params}: these learners train by LMS with a positive step",
                        fix="use optim.name=lms and optim.lr > 0")
     return LmsConfig(**params)
+
+
+def check_learner(cfg, model: str, what: str) -> None:
+    """The classic experiments train `model` (adaline | madaline) for at least one epoch, or say so in one line."""
+    if cfg.model.name != model or cfg.trainer.epochs < 1:
+        raise NnxError(f"model={cfg.model.name}, trainer.epochs={cfg.trainer.epochs}: this experiment trains {what} "
+                       "for at least one epoch", fix=f"use model={model} and trainer.epochs >= 1")

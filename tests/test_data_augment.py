@@ -53,6 +53,17 @@ def test_affine_without_motion_is_the_identity_and_noise_zero_is_too():
     assert torch.equal(noise(x, generator(0), std=0.0), x)
 
 
+def test_rotation_keeps_distances_on_non_square_images():
+    x = torch.zeros(16, 1, 21, 15)
+    x[:, :, 9:12, 11:14] = 1.0  # a block 5 pixels right of the centre (10, 7)
+    out = affine(x, generator(0), degrees=60)[:, 0]
+    rows, cols = torch.meshgrid(torch.arange(21.0), torch.arange(15.0), indexing="ij")
+    mass = out.sum((1, 2))
+    dy, dx = (out * rows).sum((1, 2)) / mass - 10, (out * cols).sum((1, 2)) / mass - 7
+    assert torch.allclose(torch.hypot(dy, dx), torch.full((16,), 5.0), atol=0.05)  # a shear would stretch it
+    assert dy.abs().max() > 3  # and the angles really vary
+
+
 def test_training_batches_are_augmented_evaluation_batches_are_not():
     plain = load({"name": "digits", "batch_size": 2000})
     augmented = load({"name": "digits", "batch_size": 2000, "augment": ALL})

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from nnx.data import load
-from nnx.engine import build_optimizer, build_scheduler, evaluate, fit, supervised_step, trainer_config
+from nnx.data.bundle import TensorSplit
+from nnx.engine import build_optimizer, build_scheduler, evaluate, fit, scoring_step, supervised_step, trainer_config
 from nnx.engine.config import EarlyStoppingConfig
-from nnx.engine.fit import EarlyStopping
+from nnx.engine.fit import EarlyStopping, run_epoch
 from nnx.errors import NnxError
 from nnx.models import mlp  # noqa: F401  (registers mlp)
 from nnx.registry import MODELS
@@ -39,6 +40,10 @@ def test_fit_learns_and_writes_its_files(tmp_path):
     run.close()
     assert metrics["test_acc"] > 0.9 and metrics["test_errors"] == round((1 - metrics["test_acc"]) * 450)
     assert set(metrics) >= {"test_loss", "test_n", "test_acc_0", "test_acc_9"}
+    keep = bundle.test.y != 9
+    bundle.test = TensorSplit(bundle.test.x[keep], bundle.test.y[keep])
+    without_nines = evaluate(model, bundle, "test")
+    assert "test_acc_9" not in without_nines and "test_acc_8" in without_nines  # no sample: no accuracy
     assert result.last_epoch == 4 and not result.diverged and result.best_epoch is not None
     names = {p.name for p in tmp_path.iterdir()}
     assert {"history.csv", "last.pt", "best.pt", "curves.png", "confusion_matrix.csv", "confusion_matrix.png"} <= names
@@ -60,6 +65,14 @@ def test_checkpoints_round_trip_with_weights_only(tmp_path):
     fresh.load_state_dict(best)
     x = bundle.prepare(bundle.test.x)
     assert torch.equal(fresh(x), model(x))  # restore_best left the best weights in the model
+
+
+def test_metrics_describe_the_weights_fit_returns(tmp_path):
+    bundle, model = setup(val_fraction=0.2)
+    result = fit(model, bundle, {"epochs": 6} | QUIET, {"name": "sgd", "lr": 1.5}, Run(tmp_path))
+    assert result.restored_best and result.best_epoch < result.last_epoch  # lr 1.5 overshoots after a few epochs
+    _, val_acc = run_epoch(model, bundle, "val", supervised_step(torch.nn.CrossEntropyLoss()), trainer_config({}))
+    assert result.metrics()["val_acc"] == pytest.approx(val_acc) == result.history[result.best_epoch - 1]["val_acc"]
 
 
 def killed_after(steps: int):
@@ -123,6 +136,15 @@ def test_early_stopping_follows_keras():
     stopper = EarlyStopping(EarlyStoppingConfig(monitor="val_acc", patience=1), {"val_acc"})
     [stopper.update({"epoch": e, "val_acc": v}) for e, v in enumerate([0.5, 0.7, 0.7], 1)]
     assert stopper.maximize and stopper.should_stop and stopper.best_epoch == 2
+    stopper = EarlyStopping(EarlyStoppingConfig(monitor="val_loss", patience=0), {"val_loss"})
+    stops = []
+    for epoch, value in enumerate([1.0, 0.9, 0.8, 0.85], 1):  # Keras' patience=0: at the first epoch not better
+        stopper.update({"epoch": epoch, "val_loss": value})
+        stops.append(stopper.should_stop)
+    assert stops == [False, False, False, True]
+    for bad in ({"patience": -1}, {"min_delta": -0.1}):
+        with pytest.raises(NnxError, match="must be >= 0"):
+            trainer_config({"early_stopping": bad})
 
 
 def test_early_stopping_stops_the_loop(tmp_path):
@@ -149,6 +171,9 @@ def test_test_each_epoch_logs_the_test_split_as_evaluate_scores_it_and_never_sel
                              "seconds"]
     # the training step's extra +1 is in train/val loss, not in the test column: that is plain cross-entropy
     assert float(rows[0]["val_loss"]) > 1 and float(rows[0]["test_loss"]) < 1
+    plain_val = fit(model, bundle, {"epochs": 1} | QUIET, {"name": "sgd"}, Run(tmp_path / "plain_val"), step=plus_one,
+                    val_step=scoring_step({}))
+    assert plain_val.history[0]["train_loss"] > 1 > plain_val.history[0]["val_loss"]  # val scored without the +1
     assert result.history[-1]["test_acc"] == pytest.approx(final["test_acc"])
     assert result.history[-1]["test_loss"] == pytest.approx(final["test_loss"], rel=1e-5)
     with pytest.raises(NnxError, match="test split never chooses"):

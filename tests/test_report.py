@@ -28,7 +28,7 @@ def test_summary_with_seed_means_and_a_killed_job(tmp_path):
     summary = write_summary(tmp_path).read_text()
     assert "sweep of 4 jobs (3 finished, 1 failed)" in summary
     assert "| 3 | 3 | missing |" in summary
-    assert "## Mean over seeds" in summary and "| 3 | 0.9 | 0.0816 |" in summary
+    assert "## Mean over seeds" in summary and "| 3 | 0.9 | 0.1 |" in summary  # sample std
     assert (tmp_path / "comparison.png").is_file() and "| acc | 0.5 |" in summary
 
 
@@ -37,6 +37,12 @@ def test_seed_means_group_by_the_other_overrides():
             for s, lr, acc in [(0, 0.1, 0.5), (1, 0.1, 0.7), (0, 0.2, 0.9), (1, 0.2, 0.9)]]
     means = seed_means(rows, ["lr", "seed"], ["acc"])
     assert [(m["lr"], m["n_seeds"], m["acc mean"]) for m in means] == [("0.1", 2, 0.6), ("0.2", 2, 0.9)]
+    rows = [{"seed": 0, "status": "ok", "acc": 0.8, "loss": 0.5}, {"seed": 1, "status": "ok", "acc": 0.6, "loss": 0.7},
+            {"seed": 2, "status": "diverged", "acc": 0.1, "loss": float("nan")}, {"seed": 3, "status": "failed"}]
+    (line,) = seed_means(rows, ["seed"], ["acc", "loss"])
+    assert line["n_seeds"] == 3 and "acc n" not in line and line["acc mean"] == pytest.approx(0.5)
+    assert line["loss n"] == 2 and line["loss mean"] == pytest.approx(0.6)
+    assert line["loss std"] == pytest.approx(0.1414214)  # sample std of 0.5, 0.7; the NaN left out
 
 
 def test_collapse_groups_only_when_each_job_has_one_group():

@@ -72,7 +72,9 @@ def affine(x: torch.Tensor, g: torch.Generator, degrees: float, translate: float
     zoom = uniform(n, 1 - scale, 1 + scale, x, g)
     shift = uniform(2 * n, -2 * translate, 2 * translate, x, g).view(n, 2)  # grid coordinates span 2
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    aspect = x.shape[-1] / x.shape[-2]  # grid coordinates are per axis: a rotation in pixels, not a shear, if H != W
+    theta = torch.stack([torch.stack([cos, -sin / aspect, shift[:, 0]], 1),
+                         torch.stack([sin * aspect, cos, shift[:, 1]], 1)], 1)
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 

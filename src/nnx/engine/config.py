@@ -12,9 +12,10 @@ from nnx.registry import validate_against
 @dataclasses.dataclass
 class EarlyStoppingConfig:
     monitor: str = "val_loss"     # a history column: val_loss, val_acc, train_loss, train_acc
-    patience: int | None = None   # epochs without improvement before stopping; None: never stop early
+    patience: int | None = None   # epochs in a row without improvement that stop training (0: the first such
+                                  # epoch, as in Keras); None: never stop early
     mode: str = "auto"            # min | max | auto (max for *acc*, min otherwise), as in Keras
-    min_delta: float = 0.0        # a change smaller than this is no improvement
+    min_delta: float = 0.0        # a change not larger than this is no improvement (>= 0)
 
 
 @dataclasses.dataclass
@@ -47,6 +48,10 @@ def trainer_config(cfg) -> TrainerConfig:
     trainer = TrainerConfig(**params)
     if trainer.epochs < 0:
         raise NnxError(f"trainer.epochs={trainer.epochs} must be >= 0")
-    if trainer.early_stopping.mode not in ("min", "max", "auto"):
-        raise NnxError(f"trainer.early_stopping.mode={trainer.early_stopping.mode!r}: use min, max or auto")
+    stopping = trainer.early_stopping
+    if stopping.mode not in ("min", "max", "auto"):
+        raise NnxError(f"trainer.early_stopping.mode={stopping.mode!r}: use min, max or auto")
+    if (stopping.patience is not None and stopping.patience < 0) or stopping.min_delta < 0:
+        raise NnxError(f"trainer.early_stopping: patience={stopping.patience}, min_delta={stopping.min_delta}: "
+                       "both must be >= 0", fix="mode sets the direction; patience=null never stops early")
     return trainer

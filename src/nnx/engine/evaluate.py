@@ -36,17 +36,19 @@ def metric_name(class_name: str) -> str:
 
 
 def evaluate(model: torch.nn.Module, bundle, split: str = "test", run=None, name: str = "") -> dict:
-    """`<split>_acc`, `<split>_errors`, `<split>_loss`, `<split>_n` and `<split>_acc_<class>`; with a run, the
+    """`<split>_acc`, `<split>_errors`, `<split>_loss`, `<split>_n` and `<split>_acc_<class>` (for each class the split
+    holds: a class with no sample has no accuracy); with a run, the
     confusion matrix as CSV/markdown (rows: true class, columns: predicted) and PNG."""
     from sklearn.metrics import confusion_matrix
 
     truth, predicted, loss = predict(model, bundle, split)
     labels = list(range(bundle.num_classes))
     matrix = confusion_matrix(truth, predicted, labels=labels)
-    per_class = matrix.diagonal() / np.maximum(matrix.sum(1), 1)
+    support = matrix.sum(1)
     metrics = {f"{split}_acc": float((truth == predicted).mean()), f"{split}_errors": int((truth != predicted).sum()),
                f"{split}_loss": loss, f"{split}_n": len(truth)}
-    metrics |= {f"{split}_acc_{metric_name(c)}": float(a) for c, a in zip(bundle.classes, per_class)}
+    metrics |= {f"{split}_acc_{metric_name(c)}": float(right / n)
+                for c, right, n in zip(bundle.classes, matrix.diagonal(), support) if n}
     if run is not None:
         write_confusion(run, matrix, bundle.classes, prefixed(name, "confusion_matrix"), split)
     return metrics

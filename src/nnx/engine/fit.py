@@ -43,15 +43,19 @@ class FitResult:
     stopped_early: bool
     diverged: bool
     seconds: float
+    restored_best: bool = False  # the model holds best.pt's weights (best_epoch), not the last epoch's
 
     def metrics(self) -> dict:
-        """The deterministic summary an experiment records: run.metrics_update(result.metrics(), prefix=...)."""
+        """The deterministic summary an experiment records: run.metrics_update(result.metrics(), prefix=...).
+        Its train/val figures are those of the weights `fit` returned: the best epoch's when best.pt was restored."""
         summary = {"epochs": self.last_epoch, "best_epoch": self.best_epoch, "stopped_early": self.stopped_early,
                    "diverged": self.diverged}
         if self.history:
-            last = self.history[-1]
-            summary |= {key: last[key] for key in ("train_loss", "train_acc", "val_loss", "val_acc")
-                        if last.get(key) is not None}
+            row = self.history[-1]
+            if self.restored_best:
+                row = next(row for row in self.history if row["epoch"] == self.best_epoch)
+            summary |= {key: row[key] for key in ("train_loss", "train_acc", "val_loss", "val_acc")
+                        if row.get(key) is not None}
         return summary
 
 
@@ -81,7 +85,8 @@ class EarlyStopping:
 
     @property
     def should_stop(self) -> bool:
-        return self.cfg.patience is not None and self.wait >= self.cfg.patience
+        """After an epoch that did not improve, once `patience` such epochs ran in a row (patience 0: at the first)."""
+        return self.cfg.patience is not None and self.wait > 0 and self.wait >= self.cfg.patience
 
     def state_dict(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
@@ -96,6 +101,12 @@ def supervised_step(loss_fn: torch.nn.Module) -> Step:
         return loss_fn(logits, y), logits
 
     return step
+
+
+def scoring_step(cfg) -> Step:
+    """The default step: `trainer.loss` (with its label smoothing) of the model's logits."""
+    cfg = trainer_config(cfg)
+    return supervised_step(LOSSES.build({"name": cfg.loss, "label_smoothing": cfg.label_smoothing}))
 
 
 def is_optimizer(optim) -> bool:
@@ -136,9 +147,10 @@ def run_epoch(model, bundle, split: str, step: Step, cfg) -> tuple[float, float 
 
 
 def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: Step | None = None,
-        name: str = "", scheduler=None) -> FitResult:
+        val_step: Step | None = None, name: str = "", scheduler=None) -> FitResult:
     """Train `model` on `bundle` (see the module docstring). `optim_cfg`: an `optim:` config, or a built optimizer
-    (e.g. with parameter groups), then with its built per-epoch `scheduler` if any."""
+    (e.g. with parameter groups), then with its built per-epoch `scheduler` if any. `val_step` scores the validation
+    split (default: `step`), e.g. `scoring_step(trainer_cfg)` for a model trained on another loss."""
     cfg = trainer_config(trainer_cfg)
     model.to(bundle.device)
     if is_optimizer(optim_cfg):
@@ -148,9 +160,9 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
     else:
         optimizer = build_optimizer(optim_cfg, [p for p in model.parameters() if p.requires_grad])
         scheduler = build_scheduler(optim_cfg, optimizer, cfg.epochs)
-    scoring = supervised_step(LOSSES.build({"name": cfg.loss, "label_smoothing": cfg.label_smoothing}))
+    scoring = scoring_step(cfg)
     train = train_step(model, step or scoring, optimizer, cfg, bundle, custom_step=step is not None, log=run.log)
-    step = step or scoring
+    val_step = val_step or step or scoring
     has_val = bundle.val is not None
     if cfg.test_each_epoch and bundle.test is None:
         raise NnxError(f"trainer.test_each_epoch: {bundle.name or 'this data set'} has no test split",
@@ -199,7 +211,7 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
                 run.log.warning("%sepoch %d: the training loss is not finite: diverged (lr=%g)", label, epoch, lr)
                 break
             if has_val:
-                row["val_loss"], row["val_acc"] = run_epoch(model, bundle, "val", step, cfg)
+                row["val_loss"], row["val_acc"] = run_epoch(model, bundle, "val", val_step, cfg)
             if cfg.test_each_epoch:  # after val: the early-stopping columns never include these
                 row["test_loss"], row["test_acc"] = run_epoch(model, bundle, "test", scoring, cfg)
             if scheduler is not None:
@@ -221,16 +233,19 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
                 run.log.info("%searly stop: %s has not improved for %d epochs (best %.4g at epoch %d)", label,
                              stopper.cfg.monitor, stopper.wait, stopper.best, stopper.best_epoch)
 
+    restored = False
     if diverged:
         run.status = "diverged"
     elif cfg.restore_best and has_val and checkpoints.enabled and checkpoints.best.is_file():
         model.load_state_dict(torch.load(checkpoints.best, map_location=bundle.device, weights_only=True))
+        restored = True
     if cfg.plots and rows:
         from nnx.engine.evaluate import plot_curves
 
         plot_curves(run, rows, prefixed(name, "curves"))
     last_epoch = rows[-1]["epoch"] if rows else 0
-    return FitResult(rows, stopper.best_epoch, last_epoch, stopped_early, diverged, time.perf_counter() - start)
+    return FitResult(rows, stopper.best_epoch, last_epoch, stopped_early, diverged, time.perf_counter() - start,
+                     restored_best=restored)
 
 
 def format_row(row: dict) -> str:

@@ -22,7 +22,7 @@ class SchedulerConfig:
     name: str = "none"       # none | step | cosine | exponential; stepped once per epoch
     step_size: int = 10      # step: multiply the lr by gamma every step_size epochs
     gamma: float = 0.1       # step, exponential: the factor
-    min_lr: float = 0.0      # cosine: the lr it anneals to at the last epoch
+    min_lr: float = 0.0      # cosine: the lr it anneals to, reached after the last epoch
 
 
 @dataclasses.dataclass

@@ -17,10 +17,11 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from nnx.engine import TrainerConfig, evaluate, fit, load_state, trainer_config
+from nnx.engine import TrainerConfig, evaluate, fit, load_state, scoring_step, trainer_config
 from nnx.engine.checkpoint import rng_state, set_rng_state
 from nnx.engine.cpu import cpu_training
 from nnx.engine.distillation import CachedTeacherLogits, Distiller, distillation_step, hint_projection
+from nnx.engine.evaluate import metric_name
 from nnx.errors import NnxError
 from nnx.models import count_parameters, mlp  # noqa: F401  (mlp: registers the `mlp` model)
 from nnx.registry import EXPERIMENTS, MODELS
@@ -71,9 +72,10 @@ def check_hint_layers(teacher: torch.nn.Module, student: torch.nn.Module) -> Non
 
 def train(model, bundle, trainer: TrainerConfig, cfg, run, name: str, step=None) -> list[float] | None:
     """fit() scoring the test set after each epoch (the accuracy-per-epoch figure; no model is chosen on it);
-    the per-epoch test accuracies, or None when training diverged."""
+    the per-epoch test accuracies, or None when training diverged. A validation split is scored with the plain
+    loss whatever the training loss, so both students' best epochs are chosen on one yardstick."""
     trainer = dataclasses.replace(trainer, test_each_epoch=True)
-    result = fit(model, bundle, trainer, cfg.optim, run, step=step, name=name)
+    result = fit(model, bundle, trainer, cfg.optim, run, step=step, val_step=scoring_step(trainer), name=name)
     summary = result.metrics()  # val_acc too when data.val_fraction > 0 (what a search may choose on)
     run.metrics_update({key: summary[key] for key in ("train_acc", "val_acc") if key in summary}
                        | {"epochs": result.last_epoch}, f"{name}/")
@@ -83,7 +85,8 @@ def train(model, bundle, trainer: TrainerConfig, cfg, run, name: str, step=None)
 def record(model, bundle, run, name: str, per_class: dict) -> dict:
     metrics = evaluate(model, bundle, "test", run, name=name)
     run.metrics_update({key: metrics[key] for key in RECORDED}, prefix=f"{name}/")
-    per_class[name] = [metrics[key] for key in metrics if key.startswith("test_acc_")]
+    per_class[name] = {key.removeprefix("test_acc_"): value for key, value in metrics.items()
+                       if key.startswith("test_acc_")}  # a class the test split lacks has none
     return metrics
 
 
@@ -164,9 +167,9 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
 
     distilled = build("student")
     distilled.load_state_dict(initial_weights)
-    bundle.set_rng_state(data_rng)
-    set_rng_state(torch_rng, run.device)
     projection = hint_projection(distilled, teacher).to(run.device) if kd.feature_weight else None
+    bundle.set_rng_state(data_rng)  # after the projection's initial draws: the same dropout draws as the student
+    set_rng_state(torch_rng, run.device)
     # Plain batches: the teacher's logits are the same every epoch, so they are computed once (same result, faster).
     cache = CachedTeacherLogits(teacher, bundle) if CachedTeacherLogits.usable(bundle) and kd.cache_teacher else None
     step = distillation_step(teacher, kd.temperature, kd.alpha, kd.feature_weight, cache)
@@ -191,7 +194,7 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
                           "n_params": size, "of_teacher": size / sizes["teacher"],
                           **{key: run.metrics.get(f"{name}/{key}") for key in ("epochs", "train_acc", *RECORDED)}}
                          for name, size in sizes.items()], title="Teacher, student and distilled student (test set)")
-    run.table("per_class_accuracy", [{"class": c, **{name: acc[i] for name, acc in per_class.items()}}
-                                     for i, c in enumerate(bundle.classes)], title="Test accuracy per class")
+    run.table("per_class_accuracy", [{"class": c, **{name: acc.get(metric_name(c)) for name, acc in per_class.items()}}
+                                     for c in bundle.classes], title="Test accuracy per class")
     with run.figure("accuracy_per_epoch", figsize=(6.5, 4)) as fig:
         kd_figures.accuracy_per_epoch(fig, curves, teacher_acc)

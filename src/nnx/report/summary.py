@@ -57,7 +57,8 @@ def is_number(value) -> bool:
 
 
 def seed_means(rows: list[dict], override_keys: list[str], metrics: list[str]) -> list[dict]:
-    """Mean and std over seeds of each group of jobs that differ only in `seed`."""
+    """Mean and sample std (n - 1) over seeds of each group of jobs that differ only in `seed`; a non-finite value
+    (a diverged job's loss) is left out, and `<metric> n` then says how many seeds a mean holds."""
     group_keys = [key for key in override_keys if key != "seed"]
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
@@ -67,10 +68,12 @@ def seed_means(rows: list[dict], override_keys: list[str], metrics: list[str]) -
     for key, members in groups.items():
         line = dict(zip(group_keys, key)) | {"n_seeds": len(members)}
         for metric in metrics:
-            values = [m[metric] for m in members if is_number(m.get(metric))]
+            values = [m[metric] for m in members if is_number(m.get(metric)) and math.isfinite(m[metric])]
             if values:
                 line[f"{metric} mean"] = statistics.fmean(values)
-                line[f"{metric} std"] = statistics.pstdev(values) if len(values) > 1 else 0.0
+                line[f"{metric} std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+                if len(values) < len(members):
+                    line[f"{metric} n"] = len(values)
         out.append(line)
     return out
 

@@ -32,6 +32,24 @@ def test_summary_with_seed_means_and_a_killed_job(tmp_path):
     assert (tmp_path / "comparison.png").is_file() and "| acc | 0.5 |" in summary
 
 
+def test_summary_counts_the_jobs_a_killed_sweep_never_started(tmp_path):
+    OmegaConf.save({"hydra": {"overrides": {"hydra": [], "task": ["experiment=demo", "seed=0,1,2"]}}},
+                   tmp_path / "multirun.yaml")
+    fake_job(tmp_path, 0, ["experiment=demo", "seed=0"], {"status": "ok", "acc": 0.8})
+    fake_job(tmp_path, 1, ["experiment=demo", "seed=1"], None)  # killed while it ran; job 2 never started
+    assert "sweep of 3 jobs (1 finished, 1 failed, 1 not run)" in write_summary(tmp_path).read_text()
+
+
+def test_summary_shows_a_swept_device_and_no_stale_comparison(tmp_path):
+    for num, device in enumerate(["cpu", "cuda"]):
+        fake_job(tmp_path, num, [f"device={device}", "seed=0"], {"status": "ok", "acc": 0.5 + num / 10})
+    summary = write_summary(tmp_path).read_text()
+    assert "| job | device | seed | status |" in summary and "| 1 | cuda | 0 | ok |" in summary
+    assert "![comparison](comparison.png)" in summary and (tmp_path / "comparison.png").is_file()
+    fake_job(tmp_path, 2, ["device=cpu", "seed=1"], {"status": "ok", "acc": 0.7})  # two overrides vary now
+    assert "comparison" not in write_summary(tmp_path).read_text() and not (tmp_path / "comparison.png").exists()
+
+
 def test_seed_means_group_by_the_other_overrides():
     rows = [{"seed": s, "lr": lr, "status": "ok", "acc": acc}
             for s, lr, acc in [(0, 0.1, 0.5), (1, 0.1, 0.7), (0, 0.2, 0.9), (1, 0.2, 0.9)]]

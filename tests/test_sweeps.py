@@ -77,9 +77,45 @@ def test_resume_args_rebuild_the_earlier_command(tmp_path):
     assert sweeps.resume_args([MCP, "seed=1"]) == ([MCP, "seed=1"], None)
     with pytest.raises(NnxError, match="not a sweep folder"):
         sweeps.resume_args([f"resume_sweep={tmp_path / 'nope'}"])
+    for damaged, message in (("hydra: [unclosed", "not readable YAML"), ("name: x\n", "has no hydra.overrides")):
+        (tmp_path / "multirun.yaml").write_text(damaged)
+        with pytest.raises(NnxError, match=message):
+            sweeps.resume_args([f"resume_sweep={tmp_path}"])
     (tmp_path / sweeps.OPTUNA_RESULTS).write_text("name: optuna\n")
     with pytest.raises(NnxError, match="Optuna"):
         sweeps.resume_args([f"resume_sweep={tmp_path}"])
+
+
+def test_sweep_grid_numbers_jobs_as_hydra_does():
+    grid = sweeps.sweep_grid(["-m", MCP, "hydra/launcher=joblib", "seed=0,1", "+model=a,b", "hydra.sweep.dir=x"])
+    assert grid == [{"experiment": "mcp_seven_segment", "seed": s, "model": m} for s in "01" for m in "ab"]
+    assert len(sweeps.sweep_grid(["seed=range(3)", "lr=0.1,0.2"])) == 6
+
+
+def fake_job(sweep_dir, name, overrides):
+    job = sweep_dir / name
+    (job / ".hydra").mkdir(parents=True)
+    OmegaConf.save(overrides, job / ".hydra" / "overrides.yaml")
+    (job / "marker").write_text(" ".join(overrides))
+    return job
+
+
+def test_realign_jobs_moves_each_earlier_job_to_its_place_in_the_new_grid(tmp_path):
+    for num, (model, seed) in enumerate([("a", 0), ("a", 1), ("b", 0), ("b", 1)]):
+        fake_job(tmp_path, str(num), [MCP, f"model={model}", f"seed={seed}"])
+    fake_job(tmp_path, "earlier/1", [MCP, "model=c", "seed=1"])  # set aside by an earlier resume
+    grid = sweeps.sweep_grid([MCP, "seed=1,0", "model=b,a,c"])  # reordered, one model more: (c, 1) comes back
+    sweeps.realign_jobs(tmp_path, grid)
+    for num, job in enumerate(grid[:5]):
+        assert (tmp_path / str(num) / "marker").read_text() == f"{MCP} model={job['model']} seed={job['seed']}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0", "1", "2", "3", "4"]  # (c, 0) never ran
+    sweeps.realign_jobs(tmp_path, sweeps.sweep_grid([MCP, "seed=1", "model=a"]))
+    assert (tmp_path / "0" / "marker").read_text() == f"{MCP} model=a seed=1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0", "earlier"]  # nothing left half-way
+    assert sorted(p.name for p in (tmp_path / "earlier").iterdir()) == ["0", "2", "3", "4"]
+    fake_job(tmp_path, "3", [MCP, "model=d", "seed=0"])
+    sweeps.realign_jobs(tmp_path, grid)  # set aside under a free name: earlier/3 is taken
+    assert (tmp_path / "earlier" / "3_1" / "marker").read_text() == f"{MCP} model=d seed=0"
 
 
 # --- configs --------------------------------------------------------------------------------------------------------
@@ -172,3 +208,40 @@ def test_a_killed_sweep_resumes_and_runs_only_the_rest(cli):
     assert result.stdout.count("kept from the earlier sweep") == len(finished)
     rows = read_rows(sweep_dir)
     assert [r["seed"] for r in rows] == ["0", "1", "2", "3"] and {r["status"] for r in rows} == {"ok"}
+
+
+def metrics_by_job(sweep_dir) -> dict:
+    """Each job's overrides -> its metrics.json (text and mtime): a job kept by a resume keeps both."""
+    from nnx.report.run_report import read_overrides
+
+    return {frozenset(sweeps.task_overrides(read_overrides(p.parent)).items()): (p.read_text(), p.stat().st_mtime_ns)
+            for p in sweep_dir.glob("[0-9]*/metrics.json")}
+
+
+def test_a_resumed_sweep_keeps_its_jobs_when_the_grid_grows_or_is_reordered(cli):
+    assert cli("run", "-m", MCP, MODELS, "seed=0,1").returncode == 0
+    (sweep_dir,) = cli.sweep_dirs("mcp_seven_segment")
+    before = metrics_by_job(sweep_dir)
+    result = cli("run", f"resume_sweep={sweep_dir}", "seed=0,1,2")  # jobs 2, 3 become 3, 4: two new ones run
+    assert result.returncode == 0, result.stderr[-2000:]
+    after = metrics_by_job(sweep_dir)
+    assert len(after) == 6 and all(after[job] == before[job] for job in before)
+    assert result.stdout.count("kept from the earlier sweep") == 4
+    assert [(r["model"], r["seed"]) for r in read_rows(sweep_dir)] == [
+        (model, seed) for model in ("mcp_single", "mcp_two_layer") for seed in "012"]
+
+    result = cli("run", f"resume_sweep={sweep_dir}", "model=mcp_two_layer,mcp_single")  # reordered: all kept
+    assert result.returncode == 0 and result.stdout.count("kept from the earlier sweep") == 6
+    assert metrics_by_job(sweep_dir) == after
+    assert [(r["seed"], r["model"]) for r in read_rows(sweep_dir)][:2] == [("0", "mcp_two_layer"), ("0", "mcp_single")]
+
+
+def test_a_narrowed_resume_sets_the_other_jobs_aside(cli):
+    assert cli("run", "-m", MCP, MODELS, "seed=0,-1").returncode == 1  # seed=-1 is no numpy seed: those fail
+    (sweep_dir,) = cli.sweep_dirs("mcp_seven_segment")
+    result = cli("run", f"resume_sweep={sweep_dir}", "seed=0")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("kept from the earlier sweep") == 2
+    assert sorted(p.name for p in (sweep_dir / "earlier").iterdir()) == ["1", "3"]  # moved aside, not deleted
+    assert [(r["model"], r["status"]) for r in read_rows(sweep_dir)] == [("mcp_single", "ok"), ("mcp_two_layer", "ok")]
+    assert "sweep of 2 jobs (2 finished, 0 failed)" in (sweep_dir / "summary.md").read_text()

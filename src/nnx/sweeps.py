@@ -9,6 +9,8 @@ import logging
 import math
 import os
 import re
+import sys
+import tempfile
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -22,6 +24,7 @@ log = logging.getLogger("nnx")
 RESUME_ENV = "NNX_RESUME_SWEEP"  # set by `nnx run resume_sweep=PATH` for every job of the resumed sweep
 RESUME_ARG = re.compile(r"\+{0,2}resume_sweep=(.*)")
 OPTUNA_RESULTS = "optimization_results.yaml"  # written at the sweep root by hydra-optuna-sweeper
+SET_ASIDE = "earlier"  # where a resumed sweep moves the earlier jobs that its new grid no longer holds
 
 
 # --- a parallel job's share of the machine ------------------------------------------------------------------------
@@ -66,6 +69,72 @@ def override_key(override: str) -> str:
     return override.partition("=")[0].lstrip("+~")
 
 
+def is_hydra_override(override: str) -> bool:
+    return re.split(r"[./@]", override_key(override))[0] == "hydra"
+
+
+def task_overrides(overrides: list[str]) -> dict[str, str]:
+    """key -> value of a job's overrides, hydra.* left out: two jobs match when these are equal, in any order."""
+    return {override_key(o): o.partition("=")[2] for o in overrides if not is_hydra_override(o)}
+
+
+def sweep_grid(overrides: list[str]) -> list[dict[str, str]]:
+    """The jobs of a grid sweep over these command-line overrides, in the order Hydra's basic sweeper numbers them,
+    each as its `task_overrides`. Flags and hydra.* are left out; a non-grid sweep raises HydraException."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    task = [o for o in overrides if not o.startswith("-") and not is_hydra_override(o)]
+    (jobs,) = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(task), max_batch_size=None)
+    return [task_overrides(job) for job in jobs]
+
+
+def free_path(path: Path) -> Path:
+    """`path`, or `path_1`, `path_2`, ... when it is taken."""
+    found, k = path, 0
+    while found.exists():
+        k += 1
+        found = path.with_name(f"{path.name}_{k}")
+    return found
+
+
+def realign_jobs(sweep_dir: Path, grid: list[dict[str, str]]) -> None:
+    """Move each earlier job folder to the number its overrides have in `grid` (Hydra numbers jobs by their place
+    in the grid, which a longer, shorter or reordered grid shifts), so that job k finds its own earlier result.
+    Earlier jobs outside the grid go to `earlier/<num>` (and come back when a later grid holds them again)."""
+    from nnx.report.run_report import read_overrides
+
+    places: dict[frozenset, int] = {}
+    for num, job in enumerate(grid):
+        places.setdefault(frozenset(job.items()), num)
+    aside = sweep_dir / SET_ASIDE
+    folders = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+    folders += sorted(p for p in aside.iterdir() if p.is_dir()) if aside.is_dir() else []
+    moves, taken = {}, set()
+    for folder in folders:
+        num = places.get(frozenset(task_overrides(read_overrides(folder)).items()))
+        if num is not None and num not in taken:
+            taken.add(num)
+            moves[folder] = sweep_dir / str(num)
+        elif folder.parent != aside:
+            moves[folder] = free_path(aside / folder.name)
+    moves = {folder: target for folder, target in moves.items() if folder != target}
+    if not moves:
+        return
+    staging = Path(tempfile.mkdtemp(prefix=".resume-", dir=sweep_dir))  # two steps: nothing is overwritten
+    for k, folder in enumerate(moves):
+        folder.rename(staging / str(k))
+    for k, (folder, target) in enumerate(moves.items()):
+        target.parent.mkdir(exist_ok=True)
+        (staging / str(k)).rename(target)
+        why = "not in the new grid" if target.parent == aside else "its place in the new grid"
+        print(f"nnx: resume: job {folder.relative_to(sweep_dir)} -> {target.relative_to(sweep_dir)} ({why})",
+              file=sys.stderr)
+    staging.rmdir()
+    if aside.is_dir() and not any(aside.iterdir()):  # every job set aside came back
+        aside.rmdir()
+
+
 def is_optuna_sweep(sweep_dir: Path) -> bool:
     """Optuna's sweeper saves no multirun.yaml; its results file, or a job's recorded sweeper, gives it away."""
     first_job = sweep_dir / "0" / ".hydra" / "hydra.yaml"
@@ -76,9 +145,12 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
     """`nnx run resume_sweep=PATH [overrides]` -> the earlier sweep's own command, writing into PATH again.
 
     The overrides typed now replace the earlier ones with the same key (e.g. `hydra/launcher=joblib`, or a longer
-    `seed=0,1,2,3,4,5` to extend the sweep). Each job then keeps its earlier result when its config is unchanged and
-    its status is ok (see `finished_earlier`), so only the missing, failed and diverged jobs run again.
+    `seed=0,1,2,3,4,5` to extend the sweep); the earlier job folders are renumbered to match the new grid
+    (`realign_jobs`). Each job then keeps its earlier result when its config is unchanged and its status is ok
+    (see `finished_earlier`), so only the new, missing, failed and diverged jobs run.
     """
+    from hydra.errors import HydraException
+
     chosen = [m.group(1) for arg in args if (m := RESUME_ARG.fullmatch(arg))]
     if not chosen:
         return args, None
@@ -89,12 +161,24 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
     if not (sweep_dir / "multirun.yaml").is_file():
         raise NnxError(f"resume_sweep={chosen[-1]}: no multirun.yaml there, so it is not a sweep folder",
                        fix="pass outputs/<experiment>/multirun/<stamp> of the sweep to finish")
-    earlier = OmegaConf.load(sweep_dir / "multirun.yaml").hydra
+    from nnx.report.run_report import read_yaml
+
+    saved = read_yaml(sweep_dir / "multirun.yaml", dict).get("hydra") or {}
+    if not isinstance(saved.get("overrides"), dict):
+        raise NnxError(f"{sweep_dir / 'multirun.yaml'} has no hydra.overrides: not the file Hydra writes")
+    earlier = OmegaConf.create(saved)
     typed = [arg for arg in args if not RESUME_ARG.fullmatch(arg) and arg not in ("-m", "--multirun")]
     replaced = {override_key(arg) for arg in typed}
     kept = [o for o in (*earlier.overrides.hydra, *earlier.overrides.task)
             if override_key(o) not in replaced and override_key(o) not in ("hydra.mode", "hydra.sweep.dir")]
-    return ["-m", *kept, *typed, f"hydra.sweep.dir={sweep_dir}"], sweep_dir
+    args = ["-m", *kept, *typed, f"hydra.sweep.dir={sweep_dir}"]
+    try:
+        grid = sweep_grid(args)
+    except HydraException as err:  # e.g. a glob over config groups, which only Hydra's config loader expands
+        print(f"nnx: resume: job folders left as they are, the new grid is not known here: {err}", file=sys.stderr)
+    else:
+        realign_jobs(sweep_dir, grid)
+    return args, sweep_dir
 
 
 def comparable(cfg: DictConfig | dict) -> dict:

@@ -13,7 +13,7 @@ from nnx.fileio import write_text_atomic
 from nnx.report.markdown import markdown_table
 from nnx.report.run_report import BOOKKEEPING, read_config, read_metrics, read_overrides
 
-HIDDEN_IN_MARKDOWN = ("experiment", "device", "git_commit")
+HIDDEN_IN_MARKDOWN = ("experiment", "device", "git_commit")  # in summary.md only when they vary between jobs
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
@@ -39,6 +39,19 @@ def collect(sweep_dir: Path) -> tuple[list[dict], list[str], dict]:
         config = config or read_config(job)
         rows.append({"job": job.name, **overrides, **metrics})
     return rows, override_keys, config
+
+
+def planned_jobs(sweep_dir: Path) -> int | None:
+    """How many jobs the sweep's command asked for (the grid of multirun.yaml's task overrides); None if unknown."""
+    from omegaconf import OmegaConf
+
+    from nnx.sweeps import sweep_grid
+
+    path = Path(sweep_dir) / "multirun.yaml"
+    try:
+        return len(sweep_grid(list(OmegaConf.load(path).hydra.overrides.task))) if path.is_file() else None
+    except Exception:  # no grid (e.g. a glob over config groups) or a damaged file: the count is only left out
+        return None
 
 
 def varying(rows: list[dict], keys: list[str]) -> list[str]:
@@ -203,20 +216,23 @@ def write_summary(sweep_dir: Path) -> Path:
     write_text_atomic(sweep_dir / "summary.csv", buffer.getvalue())
     name = config.get("name", sweep_dir.parent.parent.name)
     failed = [row for row in rows if row.get("status") not in ("ok", "diverged")]
-    lines = [f"# {name}: sweep of {len(rows)} jobs ({len(rows) - len(failed)} finished, {len(failed)} failed)", ""]
+    not_run = max(0, (planned_jobs(sweep_dir) or 0) - len(rows))  # killed before they started
+    counts = f"{len(rows) - len(failed)} finished, {len(failed)} failed" + (f", {not_run} not run" if not_run else "")
+    lines = [f"# {name}: sweep of {len(rows) + not_run} jobs ({counts})", ""]
     shown_rows, shown_metrics = collapse_groups(rows, metrics)
     shown = ["job", *override_keys, "status", "duration_s", *shown_metrics] + (["error"] if failed else [])
-    shown = [c for c in shown if c not in HIDDEN_IN_MARKDOWN]
+    shown = [c for c in shown if c not in HIDDEN_IN_MARKDOWN or varying(rows, [c])]
     lines += [markdown_table(shown_rows, shown), ""]
     if "seed" in varying(rows, override_keys) and len(override_keys) >= 1:
         lines += ["## Mean over seeds", "", markdown_table(seed_means(rows, override_keys, metrics)), ""]
     changing = varying(rows, override_keys)
     lines += reference_lines(sweep_dir, rows, changing, config.get("reference") or {})
     primary = config.get("primary_metric")
-    if len(changing) == 1:
-        chosen = [m for m in shown_metrics if primary and (m == primary or m.endswith("/" + primary))]
-        if plot_comparison(sweep_dir, shown_rows, changing[0], chosen or shown_metrics[-1:]):
-            lines += ["## Comparison", "", "![comparison](comparison.png)", ""]
+    chosen = [m for m in shown_metrics if primary and (m == primary or m.endswith("/" + primary))]
+    if len(changing) == 1 and plot_comparison(sweep_dir, shown_rows, changing[0], chosen or shown_metrics[-1:]):
+        lines += ["## Comparison", "", "![comparison](comparison.png)", ""]
+    else:
+        (sweep_dir / "comparison.png").unlink(missing_ok=True)  # drawn by an earlier, partial summary
     for column, title in (("val_loss", "Validation loss"), ("test_loss", "Test loss")):  # the first one logged
         if plot_histories(sweep_dir, rows, changing, column):
             lines += [f"## {title} of every job", "", f"![{column}]({column}.png)", ""]

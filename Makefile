@@ -20,7 +20,7 @@ test:  ## the fast test suite, one worker per core (about 3 minutes on 2 cores)
 test-full:  ## every test, the slow real-data ones too
 	$(PYTHON) -m pytest -n auto -m "slow or not slow"
 
-demo:  ## a handful of quick real runs and one sweep
+demo:  ## one quick real run (mcp_seven_segment) and one sweep of its three models
 	nnx run experiment=mcp_seven_segment
 	nnx run -m experiment=mcp_seven_segment model=mcp_single,mcp_two_layer,mcp_two_layer_exact
 

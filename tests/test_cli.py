@@ -1,6 +1,7 @@
 """The CLI end to end, in a subprocess, as a user types it."""
 
 import json
+from pathlib import Path
 
 from conftest import read_metrics, summary_rows
 
@@ -64,6 +65,7 @@ def test_bad_inputs_give_one_clear_message(cli):
         ("foo.bar=1",): "Key 'foo' is not in struct",
         ("seed=abc",): "invalid config value seed",
         ("device=tpu",): "is not a device",
+        ("seed=-1",): "seed=-1 must be in [0, 2**32)",
         ("nets=[nope]",): "unknown model 'nope'",
         ("model=nope",): "Could not find 'model/nope'",
     }
@@ -88,7 +90,7 @@ def test_list_shows_experiments_without_importing_torch(cli):
     import subprocess
     import sys
 
-    probe = "import sys, nnx.cli; nnx.cli.cmd_list(); print('torch' in sys.modules)"
+    probe = "import sys, nnx.cli; nnx.cli.cmd_list([]); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.stdout.strip().endswith("False")
 
@@ -103,6 +105,26 @@ def test_report_rebuilds_run_and_sweep_files(cli):
     assert cli("report", str(sweep)).returncode == 0 and (sweep / "summary.csv").is_file()
     bad = cli("report", str(cli.out))
     assert bad.returncode == 2 and "neither a run folder" in bad.stderr
+
+
+def test_report_refuses_what_does_not_belong_in_a_readme_and_damaged_files(cli):
+    readme = Path(__file__).resolve().parents[1] / "experiments" / "mcp_seven_segment" / "README.md"
+    before = readme.read_text()
+    assert cli("run", MCP, "smoke=true").returncode == 0
+    assert cli("run", MCP, "device=tpu").returncode == 2
+    smoke_run, failed_run = cli.run_dirs("mcp_seven_segment")
+    for run_dir, message in ((smoke_run, "smoke=true run"), (failed_run, "no run there finished ok")):
+        refused = cli("report", str(run_dir), "--readme")
+        assert refused.returncode == 2 and message in refused.stderr and "--force" in refused.stderr
+    assert readme.read_text() == before
+    unknown = cli("report", str(smoke_run), "--readmee")
+    assert unknown.returncode == 2 and "unknown option --readmee" in unknown.stderr
+    assert cli("report", "--help").returncode == 0 and cli("list", "extra").returncode == 2
+    (smoke_run / "metrics.json").write_text("[1, 2]")
+    (failed_run / ".hydra" / "config.yaml").write_text("a: [unclosed")
+    for run_dir, message in ((smoke_run, "holds a JSON list"), (failed_run, "not readable YAML")):
+        damaged = cli("report", str(run_dir))
+        assert damaged.returncode == 2 and message in damaged.stderr and "Traceback" not in damaged.stderr
 
 
 def test_hydra_flags_pass_through(cli):

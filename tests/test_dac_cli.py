@@ -20,7 +20,7 @@ def smoke_runs(tmp_path_factory):
     """Two smoke runs (digits) with the same seed."""
     cli = Cli(tmp_path_factory.mktemp("outputs"))
     for _ in range(2):
-        result = cli("run", EXP, "smoke=true", "seed=3")
+        result = cli("run", EXP, "data=digits", "smoke=true", "seed=3")
         assert result.returncode == 0, result.stderr
     return cli.run_dirs("dac_mnist")
 
@@ -49,7 +49,7 @@ def test_same_seed_same_metrics(smoke_runs):
 
 def test_standardize_changes_the_learned_features_only(smoke_runs, cli):
     """dac.standardize z-scores the PCA features and both codes before KMeans, never the raw pixels."""
-    result = cli("run", EXP, "smoke=true", "seed=3", f"dac.standardize={not DEFAULT_STANDARDIZE}")
+    result = cli("run", EXP, "data=digits", "smoke=true", "seed=3", f"dac.standardize={not DEFAULT_STANDARDIZE}")
     assert result.returncode == 0, result.stderr
     default, flipped = read_metrics(smoke_runs[0]), read_metrics(cli.run_dirs("dac_mnist")[0])
     assert flipped["kmeans_raw/ari"] == default["kmeans_raw/ari"]
@@ -69,12 +69,12 @@ def test_mnist_idx_files_run_without_the_ablation(cli, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (("data=mnist", "data.root=/nonexistent/mnist"), "no data under data.root=/nonexistent/mnist"),
-    (("smoke=true", "data.normalize=dataset"), "data.normalize=none"),
-    (("smoke=true", "+dac.clusters=3"), "dac.clusters"),
-    (("smoke=true", "dac.beta=lots"), "dac.beta"),
-    (("smoke=true", "dac.scale=-1"), "dac.scale=-1 must be > 0"),
-    (("smoke=true", "dac.n_labelled=3"), "dac.n_labelled=3 must be >= the 10 classes"),
-    (("smoke=true", "dac.threads=-1"), "CPU threads=-1 must be >= 0"),
+    (("data=digits", "smoke=true", "data.normalize=dataset"), "data.normalize=none"),
+    (("data=digits", "smoke=true", "+dac.clusters=3"), "dac.clusters"),
+    (("data=digits", "smoke=true", "dac.beta=lots"), "dac.beta"),
+    (("data=digits", "smoke=true", "dac.scale=-1"), "dac.scale=-1 must be > 0"),
+    (("data=digits", "smoke=true", "dac.n_labelled=3"), "dac.n_labelled=3 must be >= the 10 classes"),
+    (("data=digits", "smoke=true", "dac.threads=-1"), "CPU threads=-1 must be >= 0"),
 ])
 def test_bad_settings_give_one_clear_message(cli, args, message):
     result = cli("run", EXP, *args)

@@ -115,6 +115,23 @@ def test_resume_after_a_kill_gives_the_same_history(tmp_path):
         assert torch.equal(a, b)
 
 
+def test_resume_refuses_another_schedule_or_model_and_can_always_resume_again(tmp_path):
+    optim = {"name": "sgd", "lr": 0.1, "scheduler": {"name": "cosine"}}
+    bundle, model = setup()
+    fit(model, bundle, {"epochs": 2} | QUIET, optim, Run(tmp_path / "first"))
+    resume = {"resume": str(tmp_path / "first")} | QUIET
+    with pytest.raises(NnxError, match="lr schedule has T_max=2, this run's 4"):
+        fit(setup()[1], bundle, {"epochs": 4} | resume, optim, Run(tmp_path / "longer"))
+    with pytest.raises(NnxError, match=r"does not fit this model: .*size mismatch"):
+        fit(setup(model={"hidden": [16]})[1], bundle, {"epochs": 2} | resume, optim, Run(tmp_path / "other"))
+    done = fit(setup()[1], bundle, {"epochs": 2} | resume, optim, Run(tmp_path / "nothing_left"))
+    assert done.last_epoch == 2 and (tmp_path / "nothing_left" / "last.pt").is_file()  # resumable in its turn
+    with pytest.raises(NnxError, match="Invalid learning rate"):
+        fit(setup()[1], bundle, {"epochs": 1} | QUIET, {"name": "sgd", "lr": -1}, Run(tmp_path / "negative"))
+    with pytest.raises(NnxError, match="trainer.epochs=0 must be >= 1"):
+        trainer_config({"epochs": 0})
+
+
 def test_resume_from_nothing_is_a_clear_error(tmp_path):
     bundle, model = setup()
     with pytest.raises(NnxError, match="no checkpoint at .*last.pt"):

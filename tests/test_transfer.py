@@ -186,7 +186,7 @@ def test_weights_path_loads_a_local_state_dict(tmp_path):
     with pytest.raises(NnxError, match="no such file"):
         transfer((3, 32, 32), 2, backbone="mobilenet_v2", weights_path=str(tmp_path / "absent.pth"))
     torch.save({"weight": torch.zeros(3)}, tmp_path / "other.pth")
-    with pytest.raises(NnxError, match="does not fit this backbone"):
+    with pytest.raises(NnxError, match="does not fit this model"):
         transfer((3, 32, 32), 2, backbone="mobilenet_v2", weights_path=str(tmp_path / "other.pth"))
 
 

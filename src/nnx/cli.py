@@ -10,7 +10,10 @@ from pathlib import Path
 USAGE = """usage: nnx run experiment=NAME [Hydra overrides...]    run one experiment (-m for a sweep)
        nnx run resume_sweep=PATH [overrides...]      finish a killed sweep: re-run only its unfinished jobs
        nnx list                                      the experiments, their descriptions and data
-       nnx report PATH [--readme]                    rebuild report.md (run) or summary.md (sweep)"""
+       nnx report PATH [--readme [--force]]          rebuild report.md (run) or summary.md (sweep); --readme also
+                                                     puts the results in experiments/<name>/README.md"""
+
+REPORT_FLAGS = ("--readme", "--force")
 
 HYDRA_INFO_FLAGS = ("-h", "--help", "--hydra-help", "-i", "--info", "-sc", "--shell-completion", "--version")
 
@@ -33,7 +36,10 @@ def experiments() -> dict[str, dict]:
     return found
 
 
-def cmd_list() -> int:
+def cmd_list(args: list[str]) -> int:
+    if args:
+        print(f"nnx: error: `nnx list` takes no arguments (got {' '.join(args)})\n{USAGE}", file=sys.stderr)
+        return 2
     from rich.console import Console
     from rich.table import Table
 
@@ -156,9 +162,15 @@ def cmd_report(args: list[str]) -> int:
     from nnx.report.summary import job_dirs
     from nnx.sweeps import write_sweep_summary
 
-    paths = [arg for arg in args if not arg.startswith("--")]
-    if len(paths) != 1:
-        print(USAGE, file=sys.stderr)
+    if any(arg in ("-h", "--help") for arg in args):
+        print(USAGE)
+        return 0
+    paths = [arg for arg in args if not arg.startswith("-")]
+    flags = [arg for arg in args if arg.startswith("-")]
+    unknown = [flag for flag in flags if flag not in REPORT_FLAGS]
+    if len(paths) != 1 or unknown:
+        problem = f"unknown option {unknown[0]}" if unknown else "give one run or sweep folder"
+        print(f"nnx: error: {problem}\n{USAGE}", file=sys.stderr)
         return 2
     path = Path(paths[0])
     try:
@@ -169,8 +181,8 @@ def cmd_report(args: list[str]) -> int:
         else:
             raise NnxError(f"{path} is neither a run folder (metrics.json) nor a sweep folder (job folders)")
         print(f"wrote {out}")
-        if "--readme" in args:
-            print(f"updated {update_readme(path)}")
+        if "--readme" in flags:
+            print(f"updated {update_readme(path, force='--force' in flags)}")
     except NnxError as err:
         print(f"nnx: error: {err}", file=sys.stderr)
         return 2
@@ -183,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         sys.exit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
-    commands = {"run": cmd_run, "list": lambda _: cmd_list(), "report": cmd_report}
+    commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report}
     if command not in commands:
         print(f"nnx: error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
         sys.exit(2)

@@ -25,13 +25,18 @@ def print_config(cfg: DictConfig) -> None:
 
     tree = Tree(f"[bold]{cfg.get('name')}[/bold] config")
     for key, value in cfg.items():
+        if key in ("smoke_overrides", "reference", "description"):  # not what runs; in the run folder's config
+            continue
         text = OmegaConf.to_yaml(value, resolve=True) if isinstance(value, DictConfig) else str(value)
         tree.add(str(key)).add(Syntax(text.rstrip(), "yaml", theme="ansi_dark"))
     rich_print(tree)
 
 
 def error(message: str, run_dir: Path | None = None) -> None:
-    where = f"\n  results so far: {run_dir}" if run_dir else ""
+    """One screen: the message, then the run folder (and its traceback.txt when the error is a bug, not input)."""
+    where = f"\n  run folder (what was written before the error): {run_dir}" if run_dir else ""
+    if run_dir and (Path(run_dir) / "traceback.txt").is_file():
+        where += f"\n  traceback: {Path(run_dir) / 'traceback.txt'}"
     print(f"nnx: error: {message}{where}", file=sys.stderr)
 
 

@@ -29,7 +29,7 @@ log = logging.getLogger("nnx")
 # Keys every config has (conf/config.yaml); an experiment's schema covers the rest of its top-level keys.
 COMMON_KEYS = (
     "name", "description", "source", "seed", "device", "smoke", "smoke_overrides",
-    "primary_metric", "reference", "paths", "optimize_metric",
+    "primary_metric", "reference", "reference_data", "paths", "optimize_metric",
 )
 GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS, "optim": OPTIMIZERS}
 
@@ -81,6 +81,8 @@ def validate(cfg: DictConfig, schema: type | None) -> None:
     A group (data, model, optim) is checked by its registry, unless the experiment's schema declares it: then the
     experiment owns that group's keys (optimizer_compare's `optim` adds `impl` and `lrs` to the optimizer names)."""
     validate_against(CommonConfig, {k: cfg.get(k) for k in ("seed", "device", "smoke")}, "")
+    if not 0 <= cfg.seed < 2**32:
+        raise NnxError(f"seed={cfg.seed} must be in [0, 2**32)", fix="e.g. seed=0")
     own = {field.name for field in dataclasses.fields(schema)} if schema is not None else set()
     for group, registry in GROUP_REGISTRIES.items():
         part = cfg.get(group)
@@ -140,13 +142,13 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
     from nnx.report.run_report import build_run_report
 
     console.use_rich_logging()
-    console.print_config(cfg)
     start = time.time()
     run = Run(run_dir, device="?", seed=cfg.get("seed", 0), log=log)
-    error, user_error = None, False
+    error, user_error, interrupted = None, False, False
     try:
         entry = load_experiment(cfg.name)
         cfg = apply_smoke(cfg)
+        console.print_config(cfg)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))  # what actually ran
         validate(cfg, entry.schema)
         run.device = resolve_device(cfg.device)
@@ -155,7 +157,7 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
     except NnxError as err:
         error, user_error = str(err), True
     except KeyboardInterrupt:
-        error = "interrupted (Ctrl-C)"
+        error, interrupted = "interrupted (Ctrl-C)", True
     except Exception as err:
         error = f"{type(err).__name__}: {err}"
         (run_dir / "traceback.txt").write_text(traceback.format_exc())
@@ -163,7 +165,7 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
             raise
     finally:
         run.close()
-        status = "failed" if error else run.status
+        status = "interrupted" if interrupted else "failed" if error else run.status
         bookkeeping = {
             "experiment": cfg.get("name"),
             "status": status,
@@ -179,7 +181,7 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
     if error:
         console.error(error, run_dir)
         if not multirun:
-            sys.exit(2 if user_error else 1)
+            sys.exit(130 if interrupted else 2 if user_error else 1)
     else:
         log.info("%s: %s in %.1f s -> %s", cfg.name, status, time.time() - start, run_dir)
     return status

@@ -69,7 +69,7 @@ class Checkpoints:
     def resume_from(self, where: str) -> dict:
         """The state saved in `where` (a last.pt, or a run folder holding one), on the CPU (load_state_dict moves the
         weights and optimizer state to their parameters' device; RNG states must stay CPU byte tensors); its best.pt
-        is copied beside ours."""
+        and last.pt are copied beside ours (so a run resumed with no epoch left to train can be resumed again)."""
         path = Path(where).expanduser()
         if path.is_dir():
             path = path / self.last.name
@@ -77,6 +77,7 @@ class Checkpoints:
         if not {"model", "optimizer", "epoch", "history"} <= set(state):
             raise NnxError(f"{path} is not an nnx last.pt (it lacks model/optimizer/epoch/history)")
         best = path.with_name(path.name.replace("last", "best"))
-        if best.is_file() and best.resolve() != self.best.resolve():
-            shutil.copyfile(best, self.best)
+        for source, target in ((best, self.best), (path, self.last)):
+            if self.enabled and source.is_file() and source.resolve() != target.resolve():
+                shutil.copyfile(source, target)
         return state

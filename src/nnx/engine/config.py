@@ -46,8 +46,8 @@ def trainer_config(cfg) -> TrainerConfig:
     params = validate_against(TrainerConfig, params, "trainer")
     params["early_stopping"] = EarlyStoppingConfig(**params["early_stopping"])
     trainer = TrainerConfig(**params)
-    if trainer.epochs < 0:
-        raise NnxError(f"trainer.epochs={trainer.epochs} must be >= 0")
+    if trainer.epochs < 1:
+        raise NnxError(f"trainer.epochs={trainer.epochs} must be >= 1")
     stopping = trainer.early_stopping
     if stopping.mode not in ("min", "max", "auto"):
         raise NnxError(f"trainer.early_stopping.mode={stopping.mode!r}: use min, max or auto")

@@ -50,15 +50,16 @@ def evaluate(model: torch.nn.Module, bundle, split: str = "test", run=None, name
     metrics |= {f"{split}_acc_{metric_name(c)}": float(right / n)
                 for c, right, n in zip(bundle.classes, matrix.diagonal(), support) if n}
     if run is not None:
-        write_confusion(run, matrix, bundle.classes, prefixed(name, "confusion_matrix"), split)
+        write_confusion(run, matrix, bundle.classes, prefixed(name, "confusion_matrix"), split, name)
     return metrics
 
 
-def write_confusion(run, matrix: np.ndarray, classes: list[str], stem: str, split: str) -> None:
+def write_confusion(run, matrix: np.ndarray, classes: list[str], stem: str, split: str, name: str = "") -> None:
     from sklearn.metrics import ConfusionMatrixDisplay
 
     rows = [{"true": c, **{p: int(n) for p, n in zip(classes, counts)}} for c, counts in zip(classes, matrix)]
-    run.table(stem, rows, title=f"Confusion matrix ({split}; rows: true class, columns: predicted)")
+    owner = f"{name}: " if name else ""
+    run.table(stem, rows, title=f"{owner}Confusion matrix ({split}; rows: true class, columns: predicted)")
     size = 2.5 + 0.45 * len(classes)
     with run.figure(stem, figsize=(size, size)) as fig:
         display = ConfusionMatrixDisplay(matrix, display_labels=classes)

@@ -90,7 +90,10 @@ def build_optimizer(optim_cfg, params) -> torch.optim.Optimizer:
     params = list(params)
     if not params:
         raise NnxError("the model has no trainable parameters to optimize")
-    return OPTIMIZERS.build(as_config(optim_cfg), params=params)
+    try:
+        return OPTIMIZERS.build(as_config(optim_cfg), params=params)
+    except ValueError as err:  # torch.optim's own checks: "Invalid learning rate: -1.0", ...
+        raise NnxError(f"optim: {err}", fix="optim.lr, weight_decay, momentum and eps are each >= 0") from None
 
 
 def build_scheduler(optim_cfg, optimizer: torch.optim.Optimizer, epochs: int):

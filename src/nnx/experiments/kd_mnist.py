@@ -23,7 +23,7 @@ from nnx.engine.cpu import cpu_training
 from nnx.engine.distillation import CachedTeacherLogits, Distiller, distillation_step, hint_projection
 from nnx.engine.evaluate import metric_name
 from nnx.errors import NnxError
-from nnx.models import count_parameters, mlp  # noqa: F401  (mlp: registers the `mlp` model)
+from nnx.models import count_parameters, load_weights, mlp  # noqa: F401  (mlp: registers the `mlp` model)
 from nnx.registry import EXPERIMENTS, MODELS
 from nnx.report import kd_figures
 from nnx.report.exploration import explore
@@ -106,12 +106,8 @@ def load_teacher(teacher, bundle, where: str, device: str) -> None:
     if "model" in saved and "data" in saved and saved["data"] != bundle.name:
         raise NnxError(f"{path}: this teacher was trained on {saved['data']}, not {bundle.name}",
                        fix=f"use data={saved['data']}, or a teacher trained on {bundle.name}")
-    try:
-        teacher.load_state_dict(saved.get("model", saved))
-    except RuntimeError as err:
-        raise NnxError(f"{path} does not fit teacher={dict(saved.get('teacher', {}))}: "
-                       f"{str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else err}",
-                       fix="set teacher.hidden (etc.) to the architecture it was trained with") from None
+    load_weights(teacher, saved.get("model", saved), f"{path} (teacher={dict(saved.get('teacher', {}))})",
+                 fix="set teacher.hidden (etc.) to the architecture it was trained with")
 
 
 @EXPERIMENTS.register("kd_mnist", schema=KdMnistConfig)

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from nnx.errors import NnxError
-from nnx.models import count_parameters
+from nnx.models import count_parameters, load_weights
 from nnx.registry import MODELS
 
 log = logging.getLogger("nnx")
@@ -142,12 +142,7 @@ def read_state_dict(path: str) -> dict:
 
 
 def load_into(net: nn.Module, state: dict, source: str) -> None:
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as err:
-        first = str(err).splitlines()[1].strip() if len(str(err).splitlines()) > 1 else str(err)
-        raise NnxError(f"{source} does not fit this backbone: {first[:300]}",
-                       fix="use the state dict of the same architecture (the whole ImageNet model)") from None
+    load_weights(net, state, source, fix="use the state dict of the same architecture (the whole ImageNet model)")
 
 
 def torchvision_trunk(name: str, weights: str | None, weights_path: str | None) -> nn.Module:

@@ -33,10 +33,26 @@ def drop_empty_sections(markdown: str) -> str:
     return re.sub(r"^#{2,} [^\n]*\n\s*(?=^#{2,} |\Z)", "", markdown, flags=re.M).rstrip() + "\n"
 
 
-def update_readme(folder: Path, root: Path | None = None) -> Path:
+def check_publishable(folder: Path) -> None:
+    """A README shows finished full-size results: no smoke run, no failed run, no sweep without a finished job."""
+    runs = [folder] if (folder / "metrics.json").is_file() else job_dirs(folder)
+    statuses = [read_metrics(run).get("status") if (run / "metrics.json").is_file() else None for run in runs]
+    smoke = [run.name for run in runs if read_config(run).get("smoke")]
+    if smoke:
+        raise NnxError(f"{folder}: smoke=true {'run' if runs == [folder] else 'jobs ' + ', '.join(smoke)}: "
+                       "a smoke result does not belong in the README", fix="report a full run, or add --force")
+    if "ok" not in statuses:
+        raise NnxError(f"{folder}: no run there finished ok ({', '.join(map(str, sorted(set(statuses), key=str)))})",
+                       fix="report a finished run, or add --force")
+
+
+def update_readme(folder: Path, root: Path | None = None, force: bool = False) -> Path:
+    """Write `folder`'s results into its experiment's README (refused for smoke or failed runs unless `force`)."""
     from nnx.cli import conf_dir
 
     folder = Path(folder)
+    if not force:
+        check_publishable(folder)
     name, block = results_block(folder)
     readme = (root or conf_dir().parent) / "experiments" / name / "README.md"
     if not readme.is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -18,25 +19,52 @@ def read_metrics(run_dir: Path) -> dict:
     if not path.is_file():
         raise NnxError(f"{run_dir} has no metrics.json", fix="pass a run folder written by `nnx run`")
     try:
-        return json.loads(path.read_text())
+        metrics = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise NnxError(f"{path} is not valid JSON ({err})") from None
+    if not isinstance(metrics, dict):
+        raise NnxError(f"{path} holds a JSON {type(metrics).__name__}, not the object `nnx run` writes")
+    return metrics
+
+
+def read_yaml(path: Path, kind: type):
+    """A YAML file written by Hydra, as a plain dict or list (NnxError when it is damaged)."""
+    try:
+        loaded = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    except Exception as err:  # yaml's parser and scanner errors, OmegaConf's
+        raise NnxError(f"{path} is not readable YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(loaded, kind):
+        raise NnxError(f"{path} holds a YAML {type(loaded).__name__}, not the {kind.__name__} Hydra writes")
+    return loaded
 
 
 def read_config(run_dir: Path) -> dict:
     path = run_dir / ".hydra" / "config.yaml"
-    return OmegaConf.to_container(OmegaConf.load(path), resolve=False) if path.is_file() else {}
+    return read_yaml(path, dict) if path.is_file() else {}
 
 
 def read_overrides(run_dir: Path) -> list[str]:
     path = run_dir / ".hydra" / "overrides.yaml"
-    return list(OmegaConf.load(path)) if path.is_file() else []
+    return read_yaml(path, list) if path.is_file() else []
 
 
 def metrics_beside_reference(metrics: dict, reference: dict) -> list[dict]:
     keys = [key for key in metrics if key not in BOOKKEEPING]
     keys += [key for key in reference if key not in keys]
     return [{"metric": key, "ours": metrics.get(key), "reference": reference.get(key)} for key in keys]
+
+
+def history_rows(paths: list[Path]) -> list[dict]:
+    """One row per history file: how many epochs it logged, and its last epoch's losses and accuracies."""
+    rows = []
+    for path in paths:
+        with path.open(newline="") as handle:
+            epochs = list(csv.DictReader(handle))
+        last = epochs[-1] if epochs else {}
+        shown = {key: float(value) for key, value in last.items()
+                 if value not in (None, "") and key.endswith(("_loss", "_acc"))}
+        rows.append({"file": path.name, "epochs": len(epochs)} | shown)
+    return rows
 
 
 def build_run_report(run_dir: Path) -> Path:
@@ -51,16 +79,27 @@ def build_run_report(run_dir: Path) -> Path:
     if cfg.get("description"):
         lines += [cfg["description"], ""]
     lines += [f"`{command}`", ""]
+    data = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
     facts = {key: metrics.get(key) for key in BOOKKEEPING[2:] if key in metrics}
-    lines += [markdown_table([facts]), ""]
+    lines += [markdown_table([facts | {"data": data.get("name")} | ({"smoke": True} if cfg.get("smoke") else {})]), ""]
     if metrics.get("error"):
         lines += ["**Error:** " + fmt(metrics["error"]), ""]
+    if reference and cfg.get("smoke"):
+        lines += ["_A smoke run (tiny data, few epochs): its numbers are not comparable with the reference's._", ""]
+    elif reference and cfg.get("reference_data") not in (None, data.get("name")):
+        lines += [f"_The reference numbers were measured on {cfg['reference_data']}, this run on "
+                  f"{data.get('name')}: they are not comparable._", ""]
     lines += ["## Metrics", "", markdown_table(metrics_beside_reference(metrics, reference)), ""]
-    tables = sorted(p for p in run_dir.glob("*.md") if p.name not in ("report.md", "exploration.md"))
+    histories = sorted(run_dir.glob("*history.csv"))
+    if histories:
+        lines += ["## Training", "", markdown_table(history_rows(histories)), ""]
+    tables = sorted((p for p in run_dir.glob("*.md") if p.name not in ("report.md", "exploration.md")),
+                    key=lambda p: ("confusion_matrix" in p.stem, p.stat().st_mtime))  # as written; matrices last
     if tables:
         lines += ["## Tables", ""]
         for path in tables:
-            lines += [f"**{path.stem}**", "", path.read_text().strip(), ""]
+            text = path.read_text().strip()
+            lines += [text if text.startswith("#") else f"**{path.stem}**\n\n{text}", ""]
     figures = sorted(run_dir.glob("*.png"))
     if figures:
         lines += ["## Figures", ""]

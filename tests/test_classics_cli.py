@@ -66,6 +66,7 @@ def test_madaline_smoke_files_and_same_seed_same_metrics(cli):
     ((MADALINE, "model=adaline"), "model=adaline, trainer.epochs=100: this experiment trains a Madaline"),
     ((MADALINE, "model.max_flips=0"), "model.max_flips=0 must be >= 1"),
     ((MADALINE, "model.init_scale=-1"), "model.init_scale=-1.0 > 0"),
+    ((ADALINE, "optim=adam"), "these learners train by their own LMS rule, so an optim= choice"),
 ])
 def test_bad_settings_give_one_clear_message(cli, args, message):
     result = cli("run", *args)

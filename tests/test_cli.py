@@ -76,6 +76,14 @@ def test_bad_inputs_give_one_clear_message(cli):
         assert "Traceback" not in result.stderr, args
 
 
+def test_an_output_folder_that_cannot_be_made_and_a_bare_nnx_exit_2(cli, tmp_path):
+    (tmp_path / "a_file").write_text("")
+    result = cli("run", MCP, env={"NNX_OUTPUT_DIR": str(tmp_path / "a_file" / "outputs")})
+    assert result.returncode == 2 and "a_file is a file" in result.stderr and "Traceback" not in result.stderr
+    bare = cli()
+    assert bare.returncode == 2 and "usage: nnx run" in bare.stderr and not bare.stdout
+
+
 def test_a_failed_run_keeps_its_folder(cli):
     assert cli("run", MCP, "device=tpu").returncode == 2
     (run_dir,) = cli.run_dirs("mcp_seven_segment")

@@ -10,7 +10,7 @@ import torch
 
 from formats import write_cifar, write_idx, write_idx_set, write_image_folder, write_oxford_pets
 from nnx.data import LoaderSplit, TensorSplit, load
-from nnx.data.sources import FASHION_MNIST_SYSTEM_COPY
+from nnx.data.sources import FASHION_MNIST_SYSTEM_COPY, resolve_root
 from nnx.errors import NnxError
 
 SHARED_CATS_VS_DOGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "cats_vs_dogs"
@@ -38,11 +38,23 @@ def test_fashion_mnist_has_its_class_names(tmp_path, cache):
     assert bundle.classes[0] == "T-shirt/top" and bundle.classes[9] == "Ankle boot"
 
 
-def test_fashion_mnist_falls_back_on_the_debian_copy(tmp_path, cache, monkeypatch):
+def test_fashion_mnist_falls_back_on_the_debian_copy_for_the_default_root_only(tmp_path, cache, monkeypatch):
     written = write_idx_set(tmp_path / "system")
     monkeypatch.setattr("nnx.data.sources.FASHION_MNIST_SYSTEM_COPY", str(tmp_path / "system"))
-    bundle = load({"name": "fashion_mnist", "root": str(tmp_path / "empty"), "cache_dir": cache})
+    monkeypatch.setattr("nnx.data.sources.FASHION_MNIST_ROOT", str(tmp_path / "default"))
+    bundle = load({"name": "fashion_mnist", "root": str(tmp_path / "default"), "cache_dir": cache})
     np.testing.assert_array_equal(bundle.train.y.numpy(), written["train_y"])
+    with pytest.raises(NnxError, match="no data under data.root=.*named"):  # a folder you named is never replaced
+        load({"name": "fashion_mnist", "root": str(tmp_path / "named"), "cache_dir": cache})
+
+
+def test_a_relative_root_is_read_from_here_or_else_from_the_checkout(tmp_path, monkeypatch):
+    checkout = Path(__file__).resolve().parents[1]
+    (tmp_path / "conf").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert resolve_root("conf") == str(tmp_path / "conf")  # here first
+    assert resolve_root("experiments") == str(checkout / "experiments")  # else beside conf/
+    assert resolve_root("nowhere") == str(tmp_path / "nowhere")  # absent: named as the user would look for it
 
 
 def test_second_load_reads_the_cache_not_the_files(tmp_path, cache, monkeypatch):

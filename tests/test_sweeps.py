@@ -186,6 +186,15 @@ def test_optuna_search_writes_its_best_parameters(cli):
     assert f"`nnx run {MCP} model={best_row['model']} seed=0`" in summary
 
 
+def test_a_misspelt_optuna_metric_stops_the_search_at_its_first_trial(cli):
+    result = cli("run", "-m", MCP, "hparams_search=optuna", "seed=choice(0,1)", "optimize_metric=n_weigths",
+                 "hydra.sweeper.n_trials=4")
+    assert result.returncode == 2 and "optimize_metric='n_weigths' is not in" in result.stderr
+    assert "use one of:" in result.stderr and "Traceback" not in result.stderr
+    (sweep,) = cli.sweep_dirs("mcp_seven_segment")
+    assert [p.name for p in sweep.iterdir() if p.is_dir()] == ["0"]  # the first trial's folder, kept
+
+
 def test_a_killed_sweep_resumes_and_runs_only_the_rest(cli):
     env = os.environ | {"NNX_OUTPUT_DIR": str(cli.out), "HYDRA_FULL_ERROR": "0"}
     sweep = subprocess.Popen([sys.executable, "-m", "nnx.cli", "run", "-m", MCP, "seed=0,1,2,3"], cwd=ROOT, env=env,

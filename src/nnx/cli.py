@@ -102,6 +102,18 @@ def check_experiment_arg(args: list[str]) -> int | None:
     return fail_with_names(f"unknown experiment {', '.join(map(repr, unknown))}") if unknown else None
 
 
+def output_dir_problem(args: list[str]) -> str | None:
+    """Why the runs' folder (paths.output_dir, or NNX_OUTPUT_DIR, or outputs/) cannot hold run folders, or None."""
+    typed = [m.group(1) for arg in args if (m := re.fullmatch(r"\+{0,2}paths\.output_dir=(.*)", arg))]
+    where = Path(typed[-1] if typed else os.environ.get("NNX_OUTPUT_DIR") or "outputs").expanduser()
+    existing = next((p for p in (where, *where.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"the output folder {where} cannot be made: {existing} is a file"
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        return f"the output folder {where} cannot be made: {existing} is not writable"
+    return None
+
+
 def cmd_run(args: list[str]) -> int:
     from nnx import sweeps
     from nnx.errors import NnxError
@@ -114,12 +126,17 @@ def cmd_run(args: list[str]) -> int:
     code = check_experiment_arg(args)
     if code is not None:
         return code
+    problem = output_dir_problem(args)
+    if problem:
+        print(f"nnx: error: {problem}\n  fix: set NNX_OUTPUT_DIR or paths.output_dir to a folder you can write",
+              file=sys.stderr)
+        return 2
     import logging
 
     import hydra
     from omegaconf import DictConfig
 
-    from nnx import callbacks
+    from nnx import callbacks, console
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # Optuna's storage imports it: 20 lines of plugin setup
 
@@ -138,8 +155,13 @@ def cmd_run(args: list[str]) -> int:
             status = "ok"  # a resumed sweep keeps the jobs that had finished
         else:
             status = execute(cfg, run_dir, multirun)
-        # An Optuna sweeper optimises what the task returns; the other launchers and sweepers ignore it.
-        return sweeps.objective(run_dir, cfg.optimize_metric) if multirun and cfg.get("optimize_metric") else status
+        if not (multirun and cfg.get("optimize_metric")):
+            return status
+        try:  # an Optuna sweeper optimises what the task returns; the other launchers and sweepers ignore it
+            return sweeps.objective(run_dir, cfg.optimize_metric)
+        except NnxError as err:  # a misspelt metric: stop at the first trial, not after every one has run
+            console.error(str(err), run_dir)
+            sys.exit(2)
 
     sys.argv = ["nnx run", *experiment_groups(args)]
     if resumed:
@@ -192,7 +214,7 @@ def cmd_report(args: list[str]) -> int:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(USAGE)
+        print(USAGE, file=sys.stdout if argv else sys.stderr)
         sys.exit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
     commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report}

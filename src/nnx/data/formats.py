@@ -18,7 +18,7 @@ IDX_DTYPES = {0x08: np.uint8}  # the MNIST family only uses unsigned bytes
 
 def corrupt(path: Path, why: str) -> NnxError:
     return NnxError(f"{path}: truncated or corrupt ({why})",
-                    fix="delete the file and download it again (data.download=true), or copy it afresh")
+                    fix="replace it with a good copy (a downloadable data set: delete it, then data.download=true)")
 
 
 def read_bytes(path: Path) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +22,13 @@ from nnx.data.formats import read_cifar_batch, read_cifar_meta, read_idx
 from nnx.errors import NnxError
 from nnx.registry import DATASETS
 
+log = logging.getLogger("nnx")
+
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot"]
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 FASHION_MNIST_SYSTEM_COPY = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist package
+FASHION_MNIST_ROOT = "data/fashion_mnist"  # conf/data/fashion_mnist.yaml's data.root
 CIFAR_FILES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta")
 
 
@@ -52,13 +56,24 @@ def dataset(name: str, default_root: str):
             from nnx.data.bundle import make_bundle
 
             options = DataConfig(**params)
-            options.root = str(Path(options.root or default_root).expanduser())
+            options.root = resolve_root(options.root or default_root)
             return make_bundle(name, read(options), options, device, seed)
 
         DATASETS.register(name, schema=DataConfig)(build)
         return read
 
     return wrap
+
+
+def resolve_root(root: str) -> str:
+    """`data.root` as an absolute path: a relative one is read from the current folder, or else from the nnx
+    checkout (so the defaults, e.g. ../shared/data/cats_vs_dogs, work from any folder)."""
+    from nnx.cli import conf_dir
+
+    path = Path(root).expanduser()
+    if not path.is_absolute() and not path.exists() and (conf_dir().parent / path).exists():
+        path = conf_dir().parent / path
+    return str(path.resolve())
 
 
 def absent(name: str, root: str, expected: str, also: str = "") -> NnxError:
@@ -95,6 +110,8 @@ def idx_arrays(name: str, options: DataConfig, torchvision_name: str, classes: l
     folders = [root, root / torchvision_name / "raw", *map(Path, fallbacks)]
     expected = f"{', '.join(IDX_FILES)} (.gz or not), in the folder or in {torchvision_name}/raw/"
     files = find_idx(folders)
+    if files is not None and files[0].parent in folders[2:]:  # a fallback copy
+        log.info("%s: nothing under data.root=%s; reading %s", name, root, files[0].parent)
     if files is None and options.download:
         import torchvision
 
@@ -128,10 +145,12 @@ def mnist(options: DataConfig) -> Arrays:
     return idx_arrays("mnist", options, "MNIST", [str(d) for d in range(10)])
 
 
-@dataset("fashion_mnist", default_root="data/fashion_mnist")
+@dataset("fashion_mnist", default_root=FASHION_MNIST_ROOT)
 def fashion_mnist(options: DataConfig) -> Arrays:
+    """Debian's copy stands in for an empty default data.root, never for a folder you named."""
+    default = options.root == resolve_root(FASHION_MNIST_ROOT)
     return idx_arrays("fashion_mnist", options, "FashionMNIST", FASHION_CLASSES,
-                      fallbacks=(FASHION_MNIST_SYSTEM_COPY,),
+                      fallbacks=(FASHION_MNIST_SYSTEM_COPY,) if default else (),
                       also=" (on Debian: apt-get install dataset-fashion-mnist)")
 
 

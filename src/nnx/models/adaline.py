@@ -91,6 +91,11 @@ def lms_config(optim) -> LmsConfig:
     from nnx.registry import validate_against
 
     given = OmegaConf.to_container(OmegaConf.create(optim or {}), resolve=True)
+    foreign = [key for key in given if key not in {f.name for f in dataclasses.fields(LmsConfig)}]
+    if len(foreign) > 1:  # an optimizer group chosen on the command line (optim=adam) merged its keys in
+        raise NnxError(f"optim has {', '.join(foreign)}: these learners train by their own LMS rule, so an optim= "
+                       "choice such as optim=adam does not apply", fix="leave optim as the experiment sets it; "
+                       "tune optim.lr")
     params = validate_against(LmsConfig, given, "optim")
     if params["name"] != "lms" or not params["lr"] > 0:
         raise NnxError(f"optim={params}: these learners train by LMS with a positive step",

@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 from conftest import CONF, ROOT
 from nnx import sweeps
 from nnx.errors import NnxError
+from nnx.overrides import sweep_grid, task_overrides
 
 MCP = "experiment=mcp_seven_segment"
 MODELS = "model=mcp_single,mcp_two_layer"
@@ -87,9 +88,9 @@ def test_resume_args_rebuild_the_earlier_command(tmp_path):
 
 
 def test_sweep_grid_numbers_jobs_as_hydra_does():
-    grid = sweeps.sweep_grid(["-m", MCP, "hydra/launcher=joblib", "seed=0,1", "+model=a,b", "hydra.sweep.dir=x"])
+    grid = sweep_grid(["-m", MCP, "hydra/launcher=joblib", "seed=0,1", "+model=a,b", "hydra.sweep.dir=x"])
     assert grid == [{"experiment": "mcp_seven_segment", "seed": s, "model": m} for s in "01" for m in "ab"]
-    assert len(sweeps.sweep_grid(["seed=range(3)", "lr=0.1,0.2"])) == 6
+    assert len(sweep_grid(["seed=range(3)", "lr=0.1,0.2"])) == 6
 
 
 def fake_job(sweep_dir, name, overrides):
@@ -104,12 +105,12 @@ def test_realign_jobs_moves_each_earlier_job_to_its_place_in_the_new_grid(tmp_pa
     for num, (model, seed) in enumerate([("a", 0), ("a", 1), ("b", 0), ("b", 1)]):
         fake_job(tmp_path, str(num), [MCP, f"model={model}", f"seed={seed}"])
     fake_job(tmp_path, "earlier/1", [MCP, "model=c", "seed=1"])  # set aside by an earlier resume
-    grid = sweeps.sweep_grid([MCP, "seed=1,0", "model=b,a,c"])  # reordered, one model more: (c, 1) comes back
+    grid = sweep_grid([MCP, "seed=1,0", "model=b,a,c"])  # reordered, one model more: (c, 1) comes back
     sweeps.realign_jobs(tmp_path, grid)
     for num, job in enumerate(grid[:5]):
         assert (tmp_path / str(num) / "marker").read_text() == f"{MCP} model={job['model']} seed={job['seed']}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["0", "1", "2", "3", "4"]  # (c, 0) never ran
-    sweeps.realign_jobs(tmp_path, sweeps.sweep_grid([MCP, "seed=1", "model=a"]))
+    sweeps.realign_jobs(tmp_path, sweep_grid([MCP, "seed=1", "model=a"]))
     assert (tmp_path / "0" / "marker").read_text() == f"{MCP} model=a seed=1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["0", "earlier"]  # nothing left half-way
     assert sorted(p.name for p in (tmp_path / "earlier").iterdir()) == ["0", "2", "3", "4"]
@@ -223,7 +224,7 @@ def metrics_by_job(sweep_dir) -> dict:
     """Each job's overrides -> its metrics.json (text and mtime): a job kept by a resume keeps both."""
     from nnx.report.run_report import read_overrides
 
-    return {frozenset(sweeps.task_overrides(read_overrides(p.parent)).items()): (p.read_text(), p.stat().st_mtime_ns)
+    return {frozenset(task_overrides(read_overrides(p.parent)).items()): (p.read_text(), p.stat().st_mtime_ns)
             for p in sweep_dir.glob("[0-9]*/metrics.json")}
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from nnx.errors import NnxError
+
 log = logging.getLogger("nnx")
 
 # Set after a multirun: how many jobs did not finish (read by the CLI to choose its exit code).
@@ -38,7 +40,7 @@ class SweepSummary(Callback):
         try:
             out = write_sweep_summary(sweep_dir)
         except Exception as err:  # a summary problem must never cost the sweep its results
-            log.warning("could not write the sweep summary: %s", err)
+            log.warning("could not write the sweep summary: %s", err, exc_info=not isinstance(err, NnxError))
             return
         if final:
             rows = collect(sweep_dir)[0]

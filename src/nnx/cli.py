@@ -7,6 +7,10 @@ import re
 import sys
 from pathlib import Path
 
+from nnx.errors import NnxError
+from nnx.overrides import override_key
+from nnx.paths import conf_dir
+
 USAGE = """usage: nnx run experiment=NAME [Hydra overrides...]    run one experiment (-m for a sweep)
        nnx run resume_sweep=PATH [overrides...]      finish a killed sweep: re-run only its unfinished jobs
        nnx list                                      the experiments, their descriptions and data
@@ -16,13 +20,6 @@ USAGE = """usage: nnx run experiment=NAME [Hydra overrides...]    run one experi
 REPORT_FLAGS = ("--readme", "--force")
 
 HYDRA_INFO_FLAGS = ("-h", "--help", "--hydra-help", "-i", "--info", "-sc", "--shell-completion", "--version")
-
-
-def conf_dir() -> Path:
-    """conf/ beside src/ in a checkout (the usual editable install), or NNX_CONF_DIR."""
-    if os.environ.get("NNX_CONF_DIR"):
-        return Path(os.environ["NNX_CONF_DIR"]).resolve()
-    return Path(__file__).resolve().parents[2] / "conf"
 
 
 def experiments() -> dict[str, dict]:
@@ -38,8 +35,7 @@ def experiments() -> dict[str, dict]:
 
 def cmd_list(args: list[str]) -> int:
     if args:
-        print(f"nnx: error: `nnx list` takes no arguments (got {' '.join(args)})\n{USAGE}", file=sys.stderr)
-        return 2
+        raise NnxError(f"`nnx list` takes no arguments (got {' '.join(args)})\n{USAGE}")
     from rich.console import Console
     from rich.table import Table
 
@@ -52,11 +48,9 @@ def cmd_list(args: list[str]) -> int:
     return 0
 
 
-def fail_with_names(message: str) -> int:
+def with_names(message: str) -> NnxError:
     names = "\n".join(f"  {name:22s} {info['description']}" for name, info in experiments().items())
-    print(f"nnx: error: {message}\nvalid experiments:\n{names}\nexample: nnx run experiment=mcp_seven_segment",
-          file=sys.stderr)
-    return 2
+    return NnxError(f"{message}\nvalid experiments:\n{names}", fix="e.g. nnx run experiment=mcp_seven_segment")
 
 
 def chosen_experiment(args: list[str]) -> str | None:
@@ -78,7 +72,7 @@ def experiment_groups(args: list[str]) -> list[str]:
     expanded = []
     for arg in args:
         key, _, value = arg.partition("=")
-        group = folder / key.lstrip("+")
+        group = folder / override_key(key)
         if value.startswith("glob(") and group.is_dir():
             glob = OverridesParser.create().parse_override(arg).value()
             if isinstance(glob, Glob):
@@ -89,48 +83,38 @@ def experiment_groups(args: list[str]) -> list[str]:
     return [*expanded[:at], f"hydra.searchpath=[file://{folder}]", *expanded[at:]]
 
 
-def check_experiment_arg(args: list[str]) -> int | None:
-    """Exit code 2 with the valid names when the experiment is missing or unknown; None when fine."""
+def check_experiment_arg(args: list[str]) -> None:
+    """NnxError with the valid names when the experiment is missing or unknown."""
     if any(arg in HYDRA_INFO_FLAGS or arg.startswith("--shell-completion") for arg in args):
-        return None
+        return
     value = chosen_experiment(args)
     if value is None:
-        return fail_with_names("no experiment given")
+        raise with_names("no experiment given")
     if re.search(r"[()*?\[\]]", value):  # a sweep function such as glob(*): Hydra expands it
-        return None
+        return
     unknown = [name for name in value.split(",") if name not in experiments()]
-    return fail_with_names(f"unknown experiment {', '.join(map(repr, unknown))}") if unknown else None
+    if unknown:
+        raise with_names(f"unknown experiment {', '.join(map(repr, unknown))}")
 
 
-def output_dir_problem(args: list[str]) -> str | None:
-    """Why the runs' folder (paths.output_dir, or NNX_OUTPUT_DIR, or outputs/) cannot hold run folders, or None."""
+def check_output_dir(args: list[str]) -> None:
+    """NnxError when the runs' folder (paths.output_dir, or NNX_OUTPUT_DIR, or outputs/) cannot be made."""
     typed = [m.group(1) for arg in args if (m := re.fullmatch(r"\+{0,2}paths\.output_dir=(.*)", arg))]
     where = Path(typed[-1] if typed else os.environ.get("NNX_OUTPUT_DIR") or "outputs").expanduser()
     existing = next((p for p in (where, *where.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        return f"the output folder {where} cannot be made: {existing} is a file"
-    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
-        return f"the output folder {where} cannot be made: {existing} is not writable"
-    return None
+    problem = ("a file" if existing is not None and not existing.is_dir() else
+               "not writable" if existing is not None and not os.access(existing, os.W_OK | os.X_OK) else None)
+    if problem:
+        raise NnxError(f"the output folder {where} cannot be made: {existing} is {problem}",
+                       fix="set NNX_OUTPUT_DIR or paths.output_dir to a folder you can write")
 
 
 def cmd_run(args: list[str]) -> int:
     from nnx import sweeps
-    from nnx.errors import NnxError
 
-    try:
-        args, resumed = sweeps.resume_args(args)
-    except NnxError as err:
-        print(f"nnx: error: {err}", file=sys.stderr)
-        return 2
-    code = check_experiment_arg(args)
-    if code is not None:
-        return code
-    problem = output_dir_problem(args)
-    if problem:
-        print(f"nnx: error: {problem}\n  fix: set NNX_OUTPUT_DIR or paths.output_dir to a folder you can write",
-              file=sys.stderr)
-        return 2
+    args, resumed = sweeps.resume_args(args)
+    check_experiment_arg(args)
+    check_output_dir(args)
     import logging
 
     import hydra
@@ -171,14 +155,13 @@ def cmd_run(args: list[str]) -> int:
     finally:
         os.environ.pop(sweeps.RESUME_ENV, None)
     if callbacks.FAILED_JOBS:
-        print(f"nnx: error: {len(callbacks.FAILED_JOBS)} sweep job(s) failed: {', '.join(callbacks.FAILED_JOBS)} "
-              "(see summary.md)", file=sys.stderr)
+        console.error(f"{len(callbacks.FAILED_JOBS)} sweep job(s) failed: {', '.join(callbacks.FAILED_JOBS)} "
+                      "(see summary.md)")
         return 1
     return 0
 
 
 def cmd_report(args: list[str]) -> int:
-    from nnx.errors import NnxError
     from nnx.report.readme import update_readme
     from nnx.report.run_report import build_run_report
     from nnx.report.summary import job_dirs
@@ -191,23 +174,17 @@ def cmd_report(args: list[str]) -> int:
     flags = [arg for arg in args if arg.startswith("-")]
     unknown = [flag for flag in flags if flag not in REPORT_FLAGS]
     if len(paths) != 1 or unknown:
-        problem = f"unknown option {unknown[0]}" if unknown else "give one run or sweep folder"
-        print(f"nnx: error: {problem}\n{USAGE}", file=sys.stderr)
-        return 2
+        raise NnxError(f"{f'unknown option {unknown[0]}' if unknown else 'give one run or sweep folder'}\n{USAGE}")
     path = Path(paths[0])
-    try:
-        if (path / "metrics.json").is_file():
-            out = build_run_report(path)
-        elif path.is_dir() and job_dirs(path):
-            out = write_sweep_summary(path)
-        else:
-            raise NnxError(f"{path} is neither a run folder (metrics.json) nor a sweep folder (job folders)")
-        print(f"wrote {out}")
-        if "--readme" in flags:
-            print(f"updated {update_readme(path, force='--force' in flags)}")
-    except NnxError as err:
-        print(f"nnx: error: {err}", file=sys.stderr)
-        return 2
+    if (path / "metrics.json").is_file():
+        out = build_run_report(path)
+    elif path.is_dir() and job_dirs(path):
+        out = write_sweep_summary(path)
+    else:
+        raise NnxError(f"{path} is neither a run folder (metrics.json) nor a sweep folder (job folders)")
+    print(f"wrote {out}")
+    if "--readme" in flags:
+        print(f"updated {update_readme(path, force='--force' in flags)}")
     return 0
 
 
@@ -218,10 +195,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
     commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report}
-    if command not in commands:
-        print(f"nnx: error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
+    try:
+        if command not in commands:
+            raise NnxError(f"unknown command {command!r}\n{USAGE}")
+        sys.exit(commands[command](rest))
+    except NnxError as err:  # every user-fixable problem: one screen, exit 2
+        from nnx import console
+
+        console.error(str(err))
         sys.exit(2)
-    sys.exit(commands[command](rest))
 
 
 if __name__ == "__main__":

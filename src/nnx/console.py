@@ -1,4 +1,4 @@
-"""What a person sees in the terminal: the config tree, errors on one screen, progress bars (TTY only)."""
+"""What a person sees in the terminal: the config tree and rich logging (TTY only), errors on one screen."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ def is_tty() -> bool:
 
 
 def print_config(cfg: DictConfig) -> None:
-    """A rich tree of the composed config on a TTY; the plain YAML in the log otherwise."""
-    if not is_tty():  # plain logs: the composed config is in the run folder's .hydra/config.yaml
+    """A rich tree of the config that runs, on a TTY only (it is in the run folder's config.yaml either way)."""
+    if not is_tty():
         return
     from rich import print as rich_print
     from rich.syntax import Syntax
@@ -38,16 +38,6 @@ def error(message: str, run_dir: Path | None = None) -> None:
     if run_dir and (Path(run_dir) / "traceback.txt").is_file():
         where += f"\n  traceback: {Path(run_dir) / 'traceback.txt'}"
     print(f"nnx: error: {message}{where}", file=sys.stderr)
-
-
-def progress(iterable, total: int | None = None, description: str = ""):
-    """Iterate with a rich progress bar on a TTY, plainly otherwise."""
-    if not is_tty():
-        yield from iterable
-        return
-    from rich.progress import track
-
-    yield from track(iterable, total=total, description=description, transient=True)
 
 
 def use_rich_logging() -> None:

@@ -1,4 +1,5 @@
-"""The run handle an experiment writes through: metrics, figures, tables, histories. It never sees paths."""
+"""The run handle an experiment writes through: metrics, figures, tables, histories, named by stem (`run.dir` is
+there for the few files an experiment writes itself, e.g. a teacher checkpoint)."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ class Run:
             plt.close(fig)
 
     def table(self, name: str, rows: list[dict], title: str | None = None) -> None:
-        """Write `<name>.csv` and `<name>.md` from a list of dicts (the first row's keys are the columns)."""
+        """Write `<name>.csv` and `<name>.md` from a list of dicts (columns: every row's keys, in first-seen order)."""
         rows = [{key: plain(value) for key, value in row.items()} for row in rows]
         columns = list(dict.fromkeys(key for row in rows for key in row))
         with (self.dir / f"{name}.csv").open("w", newline="") as handle:

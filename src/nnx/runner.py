@@ -1,6 +1,6 @@
 """Runs one experiment inside its Hydra job: validate, seed, pick the device, call it, write metrics and report.
 
-Whatever happens, the run folder ends with metrics.json (status ok | failed | diverged) and report.md.
+Whatever happens, the run folder ends with metrics.json (status ok | failed | diverged | interrupted) and report.md.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from nnx import console
 from nnx.errors import NnxError
 from nnx.fileio import write_json_atomic
+from nnx.overrides import override_key
 from nnx.registry import DATASETS, EXPERIMENTS, MODELS, OPTIMIZERS, validate_against
 from nnx.run import Run
 
@@ -71,7 +72,7 @@ def command_line_keys(overrides: list[str] | None) -> list[str]:
         from hydra.core.hydra_config import HydraConfig
 
         overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-    keys = (override.partition("=")[0].lstrip("+~") for override in overrides if "=" in override)
+    keys = (override_key(override) for override in overrides if "=" in override)
     return [key for key in keys if not key.startswith("hydra.")]
 
 

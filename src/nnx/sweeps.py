@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nnx.errors import NnxError
 from nnx.fileio import write_text_atomic
+from nnx.overrides import override_key, sweep_grid, task_overrides
 from nnx.report.markdown import markdown_table
 
 log = logging.getLogger("nnx")
@@ -64,30 +65,6 @@ def share_machine(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
 
 
 # --- resume ---------------------------------------------------------------------------------------------------------
-
-def override_key(override: str) -> str:
-    return override.partition("=")[0].lstrip("+~")
-
-
-def is_hydra_override(override: str) -> bool:
-    return re.split(r"[./@]", override_key(override))[0] == "hydra"
-
-
-def task_overrides(overrides: list[str]) -> dict[str, str]:
-    """key -> value of a job's overrides, hydra.* left out: two jobs match when these are equal, in any order."""
-    return {override_key(o): o.partition("=")[2] for o in overrides if not is_hydra_override(o)}
-
-
-def sweep_grid(overrides: list[str]) -> list[dict[str, str]]:
-    """The jobs of a grid sweep over these command-line overrides, in the order Hydra's basic sweeper numbers them,
-    each as its `task_overrides`. Flags and hydra.* are left out; a non-grid sweep raises HydraException."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    task = [o for o in overrides if not o.startswith("-") and not is_hydra_override(o)]
-    (jobs,) = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(task), max_batch_size=None)
-    return [task_overrides(job) for job in jobs]
-
 
 def free_path(path: Path) -> Path:
     """`path`, or `path_1`, `path_2`, ... when it is taken."""
@@ -192,18 +169,17 @@ def comparable(cfg: DictConfig | dict) -> dict:
 
 def finished_earlier(cfg: DictConfig, run_dir: Path) -> bool:
     """True when `run_dir` already holds an `ok` run of exactly this config (written by the runner)."""
-    import json
-
+    from nnx.report.run_report import read_metrics, read_yaml
     from nnx.runner import apply_smoke
 
     metrics_path, config_path = run_dir / "metrics.json", run_dir / "config.yaml"
     if not (metrics_path.is_file() and config_path.is_file()):
         return False
     try:
-        status = json.loads(metrics_path.read_text()).get("status")
-    except json.JSONDecodeError:
+        status, earlier = read_metrics(run_dir).get("status"), read_yaml(config_path, dict)
+    except NnxError:  # damaged: run it again
         return False
-    same = comparable(OmegaConf.load(config_path)) == comparable(apply_smoke(cfg))
+    same = comparable(earlier) == comparable(apply_smoke(cfg))
     if status == "ok":
         log.info("job %s: %s", run_dir.name, "kept from the earlier sweep" if same else "config changed, running again")
     return status == "ok" and same

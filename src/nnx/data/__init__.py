@@ -18,16 +18,12 @@ Splits: `bundle.train`, `bundle.val` (None unless data.val_fraction > 0), `bundl
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 
-from nnx.data import sources  # noqa: F401  (registers the image data sets)
+from nnx.data import sources, tabular  # noqa: F401  (register the image and the tabular data sets)
 from nnx.data.bundle import DataBundle, LoaderSplit, TensorSplit, arrays_bundle
 from nnx.data.config import DataConfig
 from nnx.registry import DATASETS
-
-if importlib.util.find_spec("nnx.data.tabular"):  # iris and moons, written beside this package
-    importlib.import_module("nnx.data.tabular")
 
 __all__ = ["DataBundle", "DataConfig", "LoaderSplit", "TensorSplit", "load"]
 

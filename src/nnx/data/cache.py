@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from nnx.fileio import atomic_path
+
 log = logging.getLogger("nnx")
 
 
@@ -40,9 +42,8 @@ def cached(cache_dir: str | None, name: str, key: str, files: list[Path], build:
     data = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(data, tmp)
-        os.replace(tmp, path)  # concurrent sweep jobs never read half a file
+        with atomic_path(path) as tmp:  # concurrent sweep jobs never read half a file
+            torch.save(data, tmp)
     except OSError as err:
         log.warning("cannot cache %s under %s (%s)", name, path.parent, err)
     return data

@@ -20,6 +20,7 @@ from nnx.data.cache import cached
 from nnx.data.config import DataConfig
 from nnx.data.formats import read_cifar_batch, read_cifar_meta, read_idx
 from nnx.errors import NnxError
+from nnx.paths import checkout_dir
 from nnx.registry import DATASETS
 
 log = logging.getLogger("nnx")
@@ -68,11 +69,9 @@ def dataset(name: str, default_root: str):
 def resolve_root(root: str) -> str:
     """`data.root` as an absolute path: a relative one is read from the current folder, or else from the nnx
     checkout (so the defaults, e.g. ../shared/data/cats_vs_dogs, work from any folder)."""
-    from nnx.cli import conf_dir
-
     path = Path(root).expanduser()
-    if not path.is_absolute() and not path.exists() and (conf_dir().parent / path).exists():
-        path = conf_dir().parent / path
+    if not path.is_absolute() and not path.exists() and (checkout_dir() / path).exists():
+        path = checkout_dir() / path
     return str(path.resolve())
 
 

@@ -7,13 +7,13 @@ Writes are atomic: a run killed while saving keeps its previous last.pt.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import torch
 
 from nnx.errors import NnxError
+from nnx.fileio import atomic_path
 
 
 def prefixed(name: str, stem: str) -> str:
@@ -21,9 +21,8 @@ def prefixed(name: str, stem: str) -> str:
 
 
 def save_atomic(state: dict, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def load_state(path: Path, device: str = "cpu") -> dict:
@@ -56,7 +55,7 @@ class Checkpoints:
     def __init__(self, run_dir: Path, name: str = "", enabled: bool = True):
         self.last = Path(run_dir) / f"{prefixed(name, 'last')}.pt"
         self.best = Path(run_dir) / f"{prefixed(name, 'best')}.pt"
-        self.name, self.enabled = name, enabled
+        self.enabled = enabled
 
     def save_best(self, model: torch.nn.Module) -> None:
         if self.enabled:

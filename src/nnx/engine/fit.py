@@ -180,16 +180,7 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
     start = time.perf_counter()
 
     if cfg.resume:
-        state = checkpoints.resume_from(cfg.resume)
-        load_weights(model, state["model"], f"trainer.resume={cfg.resume}",
-                     fix="resume with the model settings of the run that wrote it")
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler"):
-            check_same_schedule(scheduler, state["scheduler"], cfg.resume)
-            scheduler.load_state_dict(state["scheduler"])
-        stopper.load_state_dict(state["early_stopping"])
-        set_rng_state(state["rng"], bundle.device)
-        bundle.set_rng_state(state["data_rng"])
+        state = restore(cfg.resume, checkpoints, model, optimizer, scheduler, stopper, bundle)
         rows = list(state["history"])
         for row in rows:
             history.log(**row)
@@ -249,6 +240,23 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
     last_epoch = rows[-1]["epoch"] if rows else 0
     return FitResult(rows, stopper.best_epoch, last_epoch, stopped_early, diverged, time.perf_counter() - start,
                      restored_best=restored)
+
+
+def restore(where: str, checkpoints: Checkpoints, model, optimizer, scheduler, stopper: EarlyStopping,
+            bundle) -> dict:
+    """Load a killed run's last.pt into everything that trains (weights, optimizer, schedule, early stopping, the
+    torch and data RNGs); the saved state, whose history and epoch the loop continues from."""
+    state = checkpoints.resume_from(where)
+    load_weights(model, state["model"], f"trainer.resume={where}",
+                 fix="resume with the model settings of the run that wrote it")
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler"):
+        check_same_schedule(scheduler, state["scheduler"], where)
+        scheduler.load_state_dict(state["scheduler"])
+    stopper.load_state_dict(state["early_stopping"])
+    set_rng_state(state["rng"], bundle.device)
+    bundle.set_rng_state(state["data_rng"])
+    return state
 
 
 SCHEDULE_PROGRESS = {"last_epoch", "_step_count", "_last_lr", "base_lrs", "_get_lr_called_within_step", "_is_initial"}

@@ -15,4 +15,8 @@ def cross_entropy(label_smoothing: float = 0.0) -> nn.Module:
 @LOSSES.register("nll")
 def nll(label_smoothing: float = 0.0) -> nn.Module:
     """For models that end in log_softmax."""
+    if label_smoothing:
+        from nnx.errors import NnxError
+
+        raise NnxError("trainer.label_smoothing is a cross_entropy option", fix="use trainer.loss=cross_entropy")
     return nn.NLLLoss()

@@ -36,7 +36,7 @@ def finite(values) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(float(v))]
 
 
-def table_metrics(result, seconds: float) -> dict:
+def table_metrics(result) -> dict:
     """The report's table for one run: minima and maxima over the epochs, epochs run, training time."""
     history = result.history
     train_loss = finite(row["train_loss"] for row in history)
@@ -45,7 +45,7 @@ def table_metrics(result, seconds: float) -> dict:
         "min_train_loss": min(train_loss, default=None),
         "min_val_loss": min(val_loss, default=None),
         "epochs": result.last_epoch,
-        "train_s": round(seconds, 2),
+        "train_s": round(result.seconds, 2),
         "max_val_acc": max(val_acc, default=None),
     }
 
@@ -79,7 +79,7 @@ def run(cfg, run) -> None:
 
         result = fit(model, bundle, cfg.trainer, cfg.optim, run)
 
-        run.metrics_update(table_metrics(result, result.seconds))
+        run.metrics_update(table_metrics(result))
         if not result.diverged:
             test = evaluate(model, bundle, "test", run)
             run.metrics_update({key: test[key] for key in ("test_acc", "test_loss")})

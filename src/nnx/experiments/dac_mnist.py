@@ -126,7 +126,7 @@ def check(cfg, bundle, settings: DacSettings) -> None:
 @EXPERIMENTS.register("dac_mnist", schema=DacConfig)
 def run(cfg, run) -> None:
     from nnx.data import load
-    from nnx.data.bundle import subset
+    from nnx.data.bundle import limit
 
     settings = DacSettings(**cfg.dac)
     bundle = load(cfg.data, device=run.device, seed=run.seed)
@@ -136,8 +136,7 @@ def run(cfg, run) -> None:
     k = bundle.num_classes
 
     # Eq. (5) from a seeded, stratified labelled sample, then w <- scale * (w + epsilon).
-    labelled = torch.as_tensor(subset(y_train.cpu().numpy(), settings.n_labelled, run.seed)[0]
-                               if settings.n_labelled < len(y_train) else np.arange(len(y_train)))
+    labelled = torch.as_tensor(limit(y_train.cpu().numpy(), settings.n_labelled, run.seed))
     raw_weights = pixel_weights(x_train[labelled.to(x_train.device)], y_train[labelled.to(y_train.device)],
                                 settings.bandwidth)
     weights = (settings.scale * (raw_weights + settings.epsilon)).float().to(x_train.device)

@@ -18,10 +18,10 @@ import math
 
 import torch
 
-from nnx.engine import TrainerConfig, evaluate, fit, predict, supervised_step, trainer_config
+from nnx.engine import TrainerConfig, evaluate, fit, predict, scoring_step, trainer_config
 from nnx.errors import NnxError
 from nnx.models import count_parameters, mlp  # noqa: F401  (mlp: registers model=mlp)
-from nnx.registry import EXPERIMENTS, LOSSES, MODELS
+from nnx.registry import EXPERIMENTS, MODELS
 from nnx.report import overfit_figures
 
 
@@ -117,8 +117,7 @@ def run(cfg, run) -> None:
 
     step = None
     if cfg.regularization.l1 > 0:
-        loss_fn = LOSSES.build({"name": trainer.loss, "label_smoothing": trainer.label_smoothing})
-        step = l1_penalized(supervised_step(loss_fn), cfg.regularization.l1)
+        step = l1_penalized(scoring_step(trainer), cfg.regularization.l1)
     result = fit(model, bundle, trainer, cfg.optim, run, step=step)
     run.metrics_update({"n_params": n_params, "n_train": len(bundle.train), "diverged": result.diverged})
     if result.diverged:

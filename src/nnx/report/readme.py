@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nnx.errors import NnxError
 from nnx.fileio import write_text_atomic
+from nnx.paths import checkout_dir
 from nnx.report.markdown import markdown_table
 from nnx.report.run_report import metrics_beside_reference, read_config, read_metrics
 from nnx.report.summary import job_dirs
@@ -48,13 +49,11 @@ def check_publishable(folder: Path) -> None:
 
 def update_readme(folder: Path, root: Path | None = None, force: bool = False) -> Path:
     """Write `folder`'s results into its experiment's README (refused for smoke or failed runs unless `force`)."""
-    from nnx.cli import conf_dir
-
     folder = Path(folder)
     if not force:
         check_publishable(folder)
     name, block = results_block(folder)
-    readme = (root or conf_dir().parent) / "experiments" / name / "README.md"
+    readme = (root or checkout_dir()) / "experiments" / name / "README.md"
     if not readme.is_file():
         raise NnxError(f"{readme} does not exist")
     text = readme.read_text()

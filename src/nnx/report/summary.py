@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import statistics
 from pathlib import Path
 
-from nnx.fileio import write_text_atomic
+from nnx.errors import NnxError
+from nnx.fileio import atomic_path, write_text_atomic
+from nnx.overrides import parse_override, sweep_grid
 from nnx.report.markdown import markdown_table
 from nnx.report.run_report import BOOKKEEPING, read_config, read_metrics, read_overrides
 
@@ -21,11 +22,6 @@ def job_dirs(sweep_dir: Path) -> list[Path]:
     return sorted(jobs, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name))
 
 
-def parse_override(text: str) -> tuple[str, str]:
-    key, _, value = text.partition("=")
-    return key.lstrip("+~"), value
-
-
 def collect(sweep_dir: Path) -> tuple[list[dict], list[str], dict]:
     """One row per job (job, overrides..., status, duration_s, metrics...), the override keys, a job config."""
     rows, override_keys, config = [], [], {}
@@ -34,8 +30,8 @@ def collect(sweep_dir: Path) -> tuple[list[dict], list[str], dict]:
         override_keys += [key for key in overrides if key not in override_keys]
         try:
             metrics = read_metrics(job)
-        except Exception:  # a job killed before it wrote anything
-            metrics = {"status": "missing"}
+        except NnxError as err:  # a job killed before it wrote anything, or a damaged metrics.json
+            metrics = {"status": "missing", "error": str(err).splitlines()[0]}
         config = config or read_config(job)
         rows.append({"job": job.name, **overrides, **metrics})
     return rows, override_keys, config
@@ -44,8 +40,6 @@ def collect(sweep_dir: Path) -> tuple[list[dict], list[str], dict]:
 def planned_jobs(sweep_dir: Path) -> int | None:
     """How many jobs the sweep's command asked for (the grid of multirun.yaml's task overrides); None if unknown."""
     from omegaconf import OmegaConf
-
-    from nnx.sweeps import sweep_grid
 
     path = Path(sweep_dir) / "multirun.yaml"
     try:
@@ -127,8 +121,8 @@ def plot_comparison(sweep_dir: Path, rows: list[dict], key: str, metrics: list[s
         ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     out = Path(sweep_dir) / "comparison.png"
-    fig.savefig(out.with_name(f".{out.stem}.{os.getpid()}.png"), dpi=110)
-    os.replace(out.with_name(f".{out.stem}.{os.getpid()}.png"), out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return out
 
@@ -175,8 +169,8 @@ def plot_histories(sweep_dir: Path, rows: list[dict], keys: list[str], column: s
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     out = Path(sweep_dir) / f"{column}.png"
-    fig.savefig(out.with_name(f".{out.stem}.{os.getpid()}.png"), dpi=110, bbox_inches="tight")
-    os.replace(out.with_name(f".{out.stem}.{os.getpid()}.png"), out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return out
 

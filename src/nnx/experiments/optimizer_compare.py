@@ -7,7 +7,6 @@ recorded as diverged (and where), never plotted as NaN.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
 import math
@@ -17,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
+from nnx.engine.cpu import cpu_training
 from nnx.engine.hand_optimizers import NAMES, check_choice, make_optimizer
 from nnx.errors import NnxError
 from nnx.models import tensor_mlp  # noqa: F401  (registers model=tensor_mlp)
@@ -148,19 +148,6 @@ def chosen_runs(optim: OptimSettings, protocol: ProtocolConfig) -> tuple[list[st
     return names, lrs
 
 
-@contextlib.contextmanager
-def few_threads(device: str):
-    """One CPU thread while training: on matrices this small, handing work to threads costs more than the maths
-    (and makes the wall times swing with the machine's load)."""
-    threads = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 @EXPERIMENTS.register("optimizer_compare", schema=OptimizerCompareConfig)
 def run(cfg, run) -> None:
     optim = OptimSettings(**validate_against(OptimSettings, OmegaConf.to_container(cfg.optim, resolve=True), "optim"))
@@ -173,7 +160,7 @@ def run(cfg, run) -> None:
                  "full batch" if batch_size == len(x) else "mini-batches")
 
     history, rows, curves = run.history("history"), [], {}
-    with few_threads(run.device):
+    with cpu_training(run.device, threads=1):  # these matrices are too small to share between threads
         start = MODELS.build(cfg.model, n_in=x.shape[1], n_out=num_classes, seed=run.seed, device=run.device)
         top = sharpness(start, x, y, seed=run.seed)
         stable = 2 / top if top > 0 else None  # no curvature bound when the dominant direction is not convex

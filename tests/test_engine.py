@@ -132,6 +132,18 @@ def test_resume_refuses_another_schedule_or_model_and_can_always_resume_again(tm
         trainer_config({"epochs": 0})
 
 
+def test_a_model_the_killed_run_never_reached_trains_from_the_start(tmp_path):
+    bundle, teacher = setup()
+    fit(teacher, bundle, {"epochs": 1} | QUIET, {"name": "sgd"}, Run(tmp_path / "killed"), name="teacher")
+    results = []
+    for folder, resume in (("fresh", None), ("resumed", str(tmp_path / "killed"))):
+        bundle, student = setup(seed=1)
+        results.append(fit(student, bundle, {"epochs": 2, "resume": resume} | QUIET, {"name": "sgd"},
+                           Run(tmp_path / folder), name="student").history)
+    drop = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
+    assert drop(results[0]) == drop(results[1]) and (tmp_path / "resumed" / "student_last.pt").is_file()
+
+
 def test_resume_from_nothing_is_a_clear_error(tmp_path):
     bundle, model = setup()
     with pytest.raises(NnxError, match="no checkpoint at .*last.pt"):

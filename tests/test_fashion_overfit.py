@@ -2,6 +2,7 @@
 each and writes the figures; the L1 term checked by hand; bad settings give one clear line."""
 
 import csv
+import shutil
 
 import numpy as np
 import pytest
@@ -66,6 +67,15 @@ def test_sweep_gives_one_summary_row_per_variant(smoke_sweep):
         assert float(row["gap"]) == pytest.approx(float(row["test_loss"]) - float(row["train_loss"]))
         assert float(row["min_test_loss"]) <= float(row["test_loss"]) + 1e-5 and row["epochs"] == "2"
     assert all(variant in (smoke_sweep / "summary.md").read_text() for variant in VARIANTS)
+
+
+def test_resuming_with_a_glob_over_variants_keeps_the_finished_jobs(smoke_sweep, tmp_path):
+    sweep = shutil.copytree(smoke_sweep, tmp_path / "sweep")
+    result = Cli(tmp_path / "outputs")("run", f"resume_sweep={sweep}", "variant=glob(l2*)")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("kept from the earlier sweep") == 3  # l2, l2_augment, l2_dropout: nothing re-ran
+    assert sorted(row["variant"] for row in summary_rows(sweep)) == ["l2", "l2_augment", "l2_dropout"]
+    assert len(list((sweep / "earlier").iterdir())) == 7  # the other variants, set aside
 
 
 def test_each_job_logs_train_and_test_per_epoch_and_draws_its_figures(smoke_sweep):

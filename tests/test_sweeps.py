@@ -220,6 +220,23 @@ def test_a_killed_sweep_resumes_and_runs_only_the_rest(cli):
     assert [r["seed"] for r in rows] == ["0", "1", "2", "3"] and {r["status"] for r in rows} == {"ok"}
 
 
+def test_ctrl_c_stops_the_whole_sweep(cli):
+    env = os.environ | {"NNX_OUTPUT_DIR": str(cli.out), "HYDRA_FULL_ERROR": "0"}
+    args = ["run", "-m", "experiment=dac_mnist", "data=digits", "smoke=true", "seed=0,1,2,3"]
+    sweep = subprocess.Popen([sys.executable, "-m", "nnx.cli", *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while not glob.glob(f"{cli.out}/dac_mnist/multirun/*/0/metrics.json") and time.time() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)  # into job 1
+    os.killpg(sweep.pid, signal.SIGINT)
+    stderr = sweep.communicate(timeout=120)[1]
+    (sweep_dir,) = cli.sweep_dirs("dac_mnist")
+    statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in sweep_dir.glob("*/metrics.json")}
+    assert sweep.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
+    assert statuses["0"] == "ok" and len(statuses) < 4 and "3" not in statuses  # the later jobs never started
+
+
 def metrics_by_job(sweep_dir) -> dict:
     """Each job's overrides -> its metrics.json (text and mtime): a job kept by a resume keeps both."""
     from nnx.report.run_report import read_overrides
@@ -244,6 +261,10 @@ def test_a_resumed_sweep_keeps_its_jobs_when_the_grid_grows_or_is_reordered(cli)
     assert result.returncode == 0 and result.stdout.count("kept from the earlier sweep") == 6
     assert metrics_by_job(sweep_dir) == after
     assert [(r["seed"], r["model"]) for r in read_rows(sweep_dir)][:2] == [("0", "mcp_two_layer"), ("0", "mcp_single")]
+
+    typo = cli("run", f"resume_sweep={sweep_dir}", "seed=0,1,2,3", "nets=[mcp_single]", "modle.x=1")
+    assert typo.returncode == 2 and "does not compose" in typo.stderr and "no job folder was moved" in typo.stderr
+    assert metrics_by_job(sweep_dir) == after and not (sweep_dir / "earlier").exists()
 
 
 def test_a_narrowed_resume_sets_the_other_jobs_aside(cli):

@@ -147,8 +147,10 @@ def cmd_run(args: list[str]) -> int:
             console.error(str(err), run_dir)
             sys.exit(2)
 
-    sys.argv = ["nnx run", *experiment_groups(args)]
+    args = experiment_groups(args)
+    sys.argv = ["nnx run", *args]
     if resumed:
+        sweeps.prepare_resume(resumed, args)
         os.environ[sweeps.RESUME_ENV] = str(resumed)  # inherited by joblib / submitit workers
     try:
         hydra_main()
@@ -204,6 +206,9 @@ def main(argv: list[str] | None = None) -> None:
 
         console.error(str(err))
         sys.exit(2)
+    except KeyboardInterrupt:  # a sweep stopped by Ctrl-C: its finished jobs and summary are on disk
+        print("nnx: interrupted (Ctrl-C); finish a sweep with: nnx run resume_sweep=<its folder>", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

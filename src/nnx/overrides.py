@@ -25,12 +25,17 @@ def task_overrides(overrides: list[str]) -> dict[str, str]:
     return dict(parse_override(o) for o in overrides if not is_hydra_override(o))
 
 
-def sweep_grid(overrides: list[str]) -> list[dict[str, str]]:
-    """The jobs of a grid sweep over these command-line overrides, in the order Hydra's basic sweeper numbers them,
-    each as its `task_overrides`. Flags and hydra.* are left out; a non-grid sweep raises HydraException."""
+def grid_jobs(overrides: list[str]) -> list[list[str]]:
+    """The jobs of a grid sweep over these command-line overrides, each as its list of overrides, in the order
+    Hydra's basic sweeper numbers them. Flags and hydra.* are left out; a non-grid sweep raises HydraException."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     task = [o for o in overrides if not o.startswith("-") and not is_hydra_override(o)]
     (jobs,) = BasicSweeper.split_arguments(OverridesParser.create().parse_overrides(task), max_batch_size=None)
-    return [task_overrides(job) for job in jobs]
+    return jobs
+
+
+def sweep_grid(overrides: list[str]) -> list[dict[str, str]]:
+    """`grid_jobs`, each job as its `task_overrides` (key -> value)."""
+    return [task_overrides(job) for job in grid_jobs(overrides)]

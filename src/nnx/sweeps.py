@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nnx.errors import NnxError
 from nnx.fileio import write_text_atomic
-from nnx.overrides import override_key, sweep_grid, task_overrides
+from nnx.overrides import grid_jobs, override_key, task_overrides
 from nnx.report.markdown import markdown_table
 
 log = logging.getLogger("nnx")
@@ -126,8 +126,6 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
     (`realign_jobs`). Each job then keeps its earlier result when its config is unchanged and its status is ok
     (see `finished_earlier`), so only the new, missing, failed and diverged jobs run.
     """
-    from hydra.errors import HydraException
-
     chosen = [m.group(1) for arg in args if (m := RESUME_ARG.fullmatch(arg))]
     if not chosen:
         return args, None
@@ -146,16 +144,33 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
     earlier = OmegaConf.create(saved)
     typed = [arg for arg in args if not RESUME_ARG.fullmatch(arg) and arg not in ("-m", "--multirun")]
     replaced = {override_key(arg) for arg in typed}
+    derived = ("hydra.mode", "hydra.sweep.dir", "hydra.searchpath")  # the CLI adds the search path again
     kept = [o for o in (*earlier.overrides.hydra, *earlier.overrides.task)
-            if override_key(o) not in replaced and override_key(o) not in ("hydra.mode", "hydra.sweep.dir")]
-    args = ["-m", *kept, *typed, f"hydra.sweep.dir={sweep_dir}"]
+            if override_key(o) not in replaced and override_key(o) not in derived]
+    return ["-m", *kept, *typed, f"hydra.sweep.dir={sweep_dir}"], sweep_dir
+
+
+def prepare_resume(sweep_dir: Path, args: list[str]) -> None:
+    """Before a resumed sweep launches: check that its first job composes (a typo must not move anything), then
+    renumber the earlier job folders to the new grid (`realign_jobs`). `args`: the command, groups expanded."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+
+    from nnx.paths import conf_dir
+
     try:
-        grid = sweep_grid(args)
-    except HydraException as err:  # e.g. a glob over config groups, which only Hydra's config loader expands
+        jobs = grid_jobs(args)
+    except HydraException as err:  # e.g. a sweep function Hydra's basic sweeper cannot expand alone
         print(f"nnx: resume: job folders left as they are, the new grid is not known here: {err}", file=sys.stderr)
-    else:
-        realign_jobs(sweep_dir, grid)
-    return args, sweep_dir
+        return
+    search = [arg for arg in args if override_key(arg) == "hydra.searchpath"]
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            compose("config", overrides=[*jobs[0], *search])
+    except Exception as err:  # Hydra's composition errors: an unknown key, group option or value
+        raise NnxError(f"resume_sweep: the sweep's first job does not compose ({str(err).splitlines()[0]})",
+                       fix="check the overrides you added; no job folder was moved") from None
+    realign_jobs(sweep_dir, [task_overrides(job) for job in jobs])
 
 
 def comparable(cfg: DictConfig | dict) -> dict:

@@ -65,6 +65,12 @@ class Checkpoints:
         if self.enabled:
             save_atomic(state, self.last)
 
+    def never_started_in(self, where: str) -> bool:
+        """True when `where` is a run folder holding another model's last.pt but not ours: a multi-model run (kd's
+        teacher, then its students) killed before this model's first epoch, which then trains from the start."""
+        folder = Path(where).expanduser()
+        return folder.is_dir() and not (folder / self.last.name).is_file() and any(folder.glob("*last.pt"))
+
     def resume_from(self, where: str) -> dict:
         """The state saved in `where` (a last.pt, or a run folder holding one), on the CPU (load_state_dict moves the
         weights and optimizer state to their parameters' device; RNG states must stay CPU byte tensors); its best.pt

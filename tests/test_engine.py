@@ -122,6 +122,9 @@ def test_resume_refuses_another_schedule_or_model_and_can_always_resume_again(tm
     resume = {"resume": str(tmp_path / "first")} | QUIET
     with pytest.raises(NnxError, match="lr schedule has T_max=2, this run's 4"):
         fit(setup()[1], bundle, {"epochs": 4} | resume, optim, Run(tmp_path / "longer"))
+    for other in ({"lr": 0.05}, {"name": "adam"}):  # load_state_dict would keep the old lr, or crash on adam
+        with pytest.raises(NnxError, match="optimizer was built with other settings"):
+            fit(setup()[1], bundle, {"epochs": 2} | resume, optim | other, Run(tmp_path / "other_optim"))
     with pytest.raises(NnxError, match=r"does not fit this model: .*size mismatch"):
         fit(setup(model={"hidden": [16]})[1], bundle, {"epochs": 2} | resume, optim, Run(tmp_path / "other"))
     done = fit(setup()[1], bundle, {"epochs": 2} | resume, optim, Run(tmp_path / "nothing_left"))

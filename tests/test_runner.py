@@ -19,6 +19,7 @@ def test_what_the_command_line_sets_wins_over_the_smoke_config():
     smoked = apply_smoke(cfg, overrides=["experiment=x", "data=digits", "trees=7", "+trainer.epochs=3", "smoke=true"])
     assert (smoked.trees, smoked.trainer.epochs, smoked.data.limit) == (7, 3, 40)  # data=digits picks, sets nothing
     assert apply_smoke(cfg, overrides=[]).trainer.epochs == 1
+    assert apply_smoke(cfg, overrides=["data.limit=null"]).data.limit is None  # a typed null is a value too
 
 
 def test_device_choice():

@@ -184,7 +184,9 @@ def test_optuna_search_writes_its_best_parameters(cli):
     assert best.best_value == float(best_row[f"{best_row['model']}/n_nonzero_weights"])
     summary = (sweep / "summary.md").read_text()
     assert "## Best parameters (Optuna: minimize n_nonzero_weights)" in summary
-    assert f"`nnx run {MCP} model={best_row['model']} seed=0`" in summary
+    assert f"`nnx run {MCP} hparams_search=optuna model={best_row['model']} seed=0`" in summary
+    rerun = cli("run", MCP, "hparams_search=optuna", f"model={best_row['model']}", "seed=0")  # one run, as written
+    assert rerun.returncode == 0 and len(cli.run_dirs("mcp_seven_segment")) == 1
 
 
 def test_a_misspelt_optuna_metric_stops_the_search_at_its_first_trial(cli):

@@ -101,12 +101,13 @@ def check_output_dir(args: list[str]) -> None:
     """NnxError when the runs' folder (paths.output_dir, or NNX_OUTPUT_DIR, or outputs/) cannot be made."""
     typed = [m.group(1) for arg in args if (m := re.fullmatch(r"\+{0,2}paths\.output_dir=(.*)", arg))]
     where = Path(typed[-1] if typed else os.environ.get("NNX_OUTPUT_DIR") or "outputs").expanduser()
-    existing = next((p for p in (where, *where.parents) if p.exists()), None)
-    problem = ("a file" if existing is not None and not existing.is_dir() else
-               "not writable" if existing is not None and not os.access(existing, os.W_OK | os.X_OK) else None)
-    if problem:
-        raise NnxError(f"the output folder {where} cannot be made: {existing} is {problem}",
-                       fix="set NNX_OUTPUT_DIR or paths.output_dir to a folder you can write")
+    if any(mark in str(where) for mark in "${*,") or any(arg in HYDRA_INFO_FLAGS for arg in args):
+        return  # an interpolation or a sweep over it (Hydra makes those), or nothing will be written
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise NnxError(f"the output folder {where} cannot be made ({err.strerror}: {err.filename})",
+                       fix="set NNX_OUTPUT_DIR or paths.output_dir to a folder you can write") from None
 
 
 def cmd_run(args: list[str]) -> int:

@@ -58,10 +58,11 @@ def apply_smoke(cfg: DictConfig, overrides: list[str] | None = None) -> DictConf
     if not cfg.get("smoke") or not cfg.get("smoke_overrides"):
         return cfg
     merged = OmegaConf.merge(cfg, cfg.smoke_overrides)
+    absent = object()
     for key in command_line_keys(overrides):
-        value = OmegaConf.select(cfg, key, default=None)
-        if value is not None and not isinstance(value, DictConfig):  # a group choice (data=digits) is no value
-            OmegaConf.update(merged, key, value, merge=False)
+        value = OmegaConf.select(cfg, key, default=absent)
+        if value is not absent and not isinstance(value, DictConfig):  # a group choice (data=digits) is no value
+            OmegaConf.update(merged, key, value, merge=False)  # a typed null too: data.limit_train=null
     OmegaConf.set_struct(merged, True)
     return merged
 

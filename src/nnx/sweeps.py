@@ -242,7 +242,8 @@ def best_parameters_lines(sweep_dir: Path) -> list[str]:
     job = OmegaConf.load(jobs[0] / ".hydra" / "hydra.yaml").hydra  # the sweeper saves no multirun.yaml
     metric = OmegaConf.load(jobs[0] / ".hydra" / "config.yaml").get("optimize_metric")
     best = results["best_params"]
-    fixed = [o for o in job.overrides.task if override_key(o) not in (*best, "hparams_search", "optimize_metric")]
+    # hparams_search stays: its file may fix more than the search space (optim.name, a validation split)
+    fixed = [o for o in job.overrides.task if override_key(o) not in (*best, "optimize_metric")]
     command = " ".join(["nnx run", *fixed, *(f"{key}={value}" for key, value in best.items())])
     rows = [{"parameter": key, "value": value} for key, value in best.items()]
     return [f"## Best parameters (Optuna: {job.sweeper.direction} {metric})", "", markdown_table(rows), "",

@@ -150,7 +150,7 @@ def fashion_mnist(options: DataConfig) -> Arrays:
     default = options.root == resolve_root(FASHION_MNIST_ROOT)
     return idx_arrays("fashion_mnist", options, "FashionMNIST", FASHION_CLASSES,
                       fallbacks=(FASHION_MNIST_SYSTEM_COPY,) if default else (),
-                      also=" (on Debian: apt-get install dataset-fashion-mnist)")
+                      also=" (on Debian: apt-get install dataset-fashion-mnist, then leave data.root as it is)")
 
 
 @dataset("cifar10", default_root="data/cifar10")

@@ -64,7 +64,7 @@ def write_confusion(run, matrix: np.ndarray, classes: list[str], stem: str, spli
     with run.figure(stem, figsize=(size, size)) as fig:
         display = ConfusionMatrixDisplay(matrix, display_labels=classes)
         display.plot(ax=fig.add_subplot(), colorbar=False, xticks_rotation=45 if len(classes) > 4 else 0)
-        display.ax_.set_title(f"Confusion matrix ({split}, {int(matrix.trace())}/{int(matrix.sum())} right)")
+        display.ax_.set_title(f"{owner}Confusion matrix ({split}, {int(matrix.trace())}/{int(matrix.sum())} right)")
 
 
 def plot_curves(run, rows: list[dict], stem: str = "curves") -> None:

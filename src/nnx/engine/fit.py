@@ -24,12 +24,12 @@ from typing import Callable
 import torch
 
 from nnx import console
-from nnx.engine.checkpoint import Checkpoints, prefixed, rng_state, set_rng_state
+from nnx.engine.checkpoint import Checkpoints, prefixed, rng_state
 from nnx.engine.config import EarlyStoppingConfig, trainer_config
 from nnx.engine.optim import build_optimizer, build_scheduler
+from nnx.engine.resume import restore
 from nnx.engine.steps import train_epoch, train_step
 from nnx.errors import NnxError
-from nnx.models import load_weights
 from nnx.registry import LOSSES
 
 Step = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
@@ -242,35 +242,6 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
     last_epoch = rows[-1]["epoch"] if rows else 0
     return FitResult(rows, stopper.best_epoch, last_epoch, stopped_early, diverged, time.perf_counter() - start,
                      restored_best=restored)
-
-
-def restore(where: str, checkpoints: Checkpoints, model, optimizer, scheduler, stopper: EarlyStopping,
-            bundle) -> dict:
-    """Load a killed run's last.pt into everything that trains (weights, optimizer, schedule, early stopping, the
-    torch and data RNGs); the saved state, whose history and epoch the loop continues from."""
-    state = checkpoints.resume_from(where)
-    load_weights(model, state["model"], f"trainer.resume={where}",
-                 fix="resume with the model settings of the run that wrote it")
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and state.get("scheduler"):
-        check_same_schedule(scheduler, state["scheduler"], where)
-        scheduler.load_state_dict(state["scheduler"])
-    stopper.load_state_dict(state["early_stopping"])
-    set_rng_state(state["rng"], bundle.device)
-    bundle.set_rng_state(state["data_rng"])
-    return state
-
-
-SCHEDULE_PROGRESS = {"last_epoch", "_step_count", "_last_lr", "base_lrs", "_get_lr_called_within_step", "_is_initial"}
-
-
-def check_same_schedule(scheduler, saved: dict, where: str) -> None:
-    """A resumed lr schedule keeps its saved settings (load_state_dict restores them): refuse a silent change, e.g.
-    a cosine planned over 10 epochs resumed with trainer.epochs=20 (its lr would reach min_lr, then climb)."""
-    for key, value in scheduler.state_dict().items():
-        if key not in SCHEDULE_PROGRESS and key in saved and saved[key] != value:
-            raise NnxError(f"trainer.resume={where}: its lr schedule has {key}={saved[key]}, this run's {value}",
-                           fix="resume with the run's own trainer.epochs and optim.scheduler, or start a new run")
 
 
 def format_row(row: dict) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 CLASS_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
 
@@ -39,6 +40,7 @@ def curves(fig, series: dict[str, list[float]], ylabel: str, log_y: bool = False
         ax.plot(np.arange(1, len(values) + 1), values, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if log_y:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)

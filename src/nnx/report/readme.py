@@ -9,7 +9,7 @@ from nnx.errors import NnxError
 from nnx.fileio import write_text_atomic
 from nnx.paths import checkout_dir
 from nnx.report.markdown import markdown_table
-from nnx.report.run_report import metrics_beside_reference, read_config, read_metrics
+from nnx.report.run_report import metrics_beside_reference, read_config, read_metrics, read_overrides, read_yaml
 from nnx.report.summary import job_dirs
 
 START, END = "<!-- nnx:results -->", "<!-- /nnx:results -->"
@@ -34,14 +34,28 @@ def drop_empty_sections(markdown: str) -> str:
     return re.sub(r"^#{2,} [^\n]*\n\s*(?=^#{2,} |\Z)", "", markdown, flags=re.M).rstrip() + "\n"
 
 
+def command_of(folder: Path) -> str:
+    """The command that made a run folder, or a sweep folder (its multirun.yaml), as typed."""
+    if (folder / "metrics.json").is_file():
+        return " ".join(["nnx run", *read_overrides(folder)])
+    sweep = folder / "multirun.yaml"
+    task = read_yaml(sweep, dict).get("hydra", {}).get("overrides", {}).get("task", []) if sweep.is_file() else []
+    return " ".join(["nnx run -m", *task])
+
+
 def check_publishable(folder: Path) -> None:
     """A README shows finished full-size results: no smoke run, no failed run, no sweep without a finished job."""
     runs = [folder] if (folder / "metrics.json").is_file() else job_dirs(folder)
     statuses = [read_metrics(run).get("status") if (run / "metrics.json").is_file() else None for run in runs]
-    smoke = [run.name for run in runs if read_config(run).get("smoke")]
-    if smoke:
-        raise NnxError(f"{folder}: smoke=true {'run' if runs == [folder] else 'jobs ' + ', '.join(smoke)}: "
-                       "a smoke result does not belong in the README", fix="report a full run, or add --force")
+    configs = {run.name: read_config(run) for run in runs}
+    smoke = [name for name, cfg in configs.items() if cfg.get("smoke") and cfg.get("smoke_overrides")]
+    shrunk = [name for name, cfg in configs.items() if isinstance(cfg.get("data"), dict)
+              and any(cfg["data"].get(key) is not None for key in ("limit_train", "limit_test"))]
+    for names, what in ((smoke, "smoke=true"), (shrunk, "data.limit_train/limit_test set")):
+        if names:
+            where = "this run" if runs == [folder] else f"jobs {', '.join(names)}"
+            raise NnxError(f"{folder}: {what} in {where}: a shrunken result does not belong in the README",
+                           fix="report a full-size run, or add --force")
     if "ok" not in statuses:
         raise NnxError(f"{folder}: no run there finished ok ({', '.join(map(str, sorted(set(statuses), key=str)))})",
                        fix="report a finished run, or add --force")
@@ -61,6 +75,6 @@ def update_readme(folder: Path, root: Path | None = None, force: bool = False) -
         raise NnxError(f"{readme} has no results block", fix=f"add the lines {START} and {END}")
     head, rest = text.split(START, 1)
     tail = rest.split(END, 1)[1]
-    stamp = f"_Measured by `{' '.join(['nnx report', str(folder.name), '--readme'])}` from `{folder}`._"
+    stamp = f"_Measured by `nnx report {folder.name} --readme` from `{folder}` (`{command_of(folder)}`)._"
     write_text_atomic(readme, f"{head}{START}\n{stamp}\n\n{block.rstrip()}\n\n{END}{tail}")
     return readme

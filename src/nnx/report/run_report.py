@@ -23,7 +23,7 @@ def read_metrics(run_dir: Path) -> dict:
     except json.JSONDecodeError as err:
         raise NnxError(f"{path} is not valid JSON ({err})") from None
     if not isinstance(metrics, dict):
-        raise NnxError(f"{path} holds a JSON {type(metrics).__name__}, not the object `nnx run` writes")
+        raise NnxError(f"{path} holds {json.dumps(metrics)[:40]}, not the JSON object `nnx run` writes")
     return metrics
 
 
@@ -54,16 +54,23 @@ def metrics_beside_reference(metrics: dict, reference: dict) -> list[dict]:
     return [{"metric": key, "ours": metrics.get(key), "reference": reference.get(key)} for key in keys]
 
 
+def number(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def history_rows(paths: list[Path]) -> list[dict]:
-    """One row per history file: how many epochs it logged, and its last epoch's losses and accuracies."""
+    """One row per history file: its rows, and the last row's losses, accuracies, costs and error counts."""
     rows = []
     for path in paths:
         with path.open(newline="") as handle:
-            epochs = list(csv.DictReader(handle))
-        last = epochs[-1] if epochs else {}
-        shown = {key: float(value) for key, value in last.items()
-                 if value not in (None, "") and key.endswith(("_loss", "_acc"))}
-        rows.append({"file": path.name, "epochs": len(epochs)} | shown)
+            logged = list(csv.DictReader(handle))
+        last = logged[-1] if logged else {}
+        shown = {key: number(value) for key, value in last.items()
+                 if value not in (None, "") and any(part in key for part in ("loss", "acc", "cost", "error"))}
+        rows.append({"file": path.name, "rows": len(logged), "last epoch": number(last.get("epoch") or "")} | shown)
     return rows
 
 
@@ -84,7 +91,7 @@ def build_run_report(run_dir: Path) -> Path:
     lines += [markdown_table([facts | {"data": data.get("name")} | ({"smoke": True} if cfg.get("smoke") else {})]), ""]
     if metrics.get("error"):
         lines += ["**Error:** " + fmt(metrics["error"]), ""]
-    if reference and cfg.get("smoke"):
+    if reference and cfg.get("smoke") and cfg.get("smoke_overrides"):
         lines += ["_A smoke run (tiny data, few epochs): its numbers are not comparable with the reference's._", ""]
     elif reference and cfg.get("reference_data") not in (None, data.get("name")):
         lines += [f"_The reference numbers were measured on {cfg['reference_data']}, this run on "

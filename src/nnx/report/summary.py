@@ -160,12 +160,14 @@ def plot_histories(sweep_dir: Path, rows: list[dict], keys: list[str], column: s
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(9, 5))
     palette = plt.get_cmap("tab20" if len(curves) > 10 else "tab10")
     for index, (label, (epochs, values)) in enumerate(curves.items()):
         ax.plot(epochs, values, "-o", markersize=2, linewidth=1.2, color=palette(index % palette.N), label=label)
     ax.set(xlabel="epoch", ylabel=column, title=f"{column} of every job")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     out = Path(sweep_dir) / f"{column}.png"

@@ -10,11 +10,11 @@ from nnx.report.readme import END, START, drop_empty_sections, update_readme
 from nnx.report.summary import collapse_groups, seed_means, write_summary
 
 
-def fake_job(sweep, num, overrides, metrics, reference=None):
+def fake_job(sweep, num, overrides, metrics, reference=None, **config):
     job = sweep / str(num)
     (job / ".hydra").mkdir(parents=True)
     OmegaConf.save(OmegaConf.create(overrides), job / ".hydra" / "overrides.yaml")
-    cfg = {"name": "demo", "primary_metric": "acc", "reference": reference or {"acc": 0.5}}
+    cfg = {"name": "demo", "primary_metric": "acc", "reference": reference or {"acc": 0.5}} | config
     OmegaConf.save(OmegaConf.create(cfg), job / ".hydra" / "config.yaml")
     if metrics is not None:
         (job / "metrics.json").write_text(json.dumps(metrics))
@@ -88,3 +88,15 @@ def test_a_readme_block_keeps_no_heading_whose_figure_stayed_behind():
     summary = ("| job |\n|---|\n| 0 |\n\n## Reference\n\n| m |\n|---|\n\n## Comparison\n\n\n"
                "## Test loss of every job\n\n")
     assert drop_empty_sections(summary) == "| job |\n|---|\n| 0 |\n\n## Reference\n\n| m |\n|---|\n"
+
+
+def test_reference_numbers_of_other_data_come_with_a_warning(tmp_path):
+    for i, data in enumerate(["digits", "digits"]):
+        fake_job(tmp_path / "sweep", i, [f"seed={i}"], {"status": "ok", "acc": 0.9}, reference_data="mnist",
+                 data={"name": data})
+    summary = write_summary(tmp_path / "sweep").read_text()
+    assert "measured on mnist, this run on digits: they are not comparable" in summary
+    run = fake_job(tmp_path, "run", [], {"status": "ok", "acc": 0.9}, reference_data="mnist", data={"name": "mnist"})
+    from nnx.report.run_report import build_run_report
+
+    assert "not comparable" not in build_run_report(run).read_text()

@@ -195,6 +195,7 @@ def run(cfg, run) -> None:
             dac_figures.codes_scatter(fig, codes["dac"], y_test, bundle.classes, settings.scatter_points, run.seed)
     with run.figure("ari", figsize=(6.5, 3.6)) as fig:
         dac_figures.ari_bars(fig, {METHODS[row["method"]]: row["ari"] for row in rows},
-                             {METHODS[m]: cfg.reference.get(f"{m}/ari") for m in METHODS}, bundle.name)
+                             {METHODS[m]: cfg.reference.get(f"{m}/ari") for m in METHODS
+                              if bundle.name == cfg.get("reference_data")}, bundle.name)  # MNIST's beside MNIST
     with run.figure("loss_curve", figsize=(5.5, 3.6)) as fig:
         dac_figures.loss_curves(fig, histories)

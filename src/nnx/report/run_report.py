@@ -74,6 +74,17 @@ def history_rows(paths: list[Path]) -> list[dict]:
     return rows
 
 
+def incomparable(cfg: dict) -> str | None:
+    """Why a run's numbers cannot be set beside the reference's (a smoke run, other data), or None."""
+    data = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
+    if cfg.get("smoke") and cfg.get("smoke_overrides"):
+        return "A smoke run (tiny data, few epochs): its numbers are not comparable with the reference's"
+    if cfg.get("reference_data") not in (None, data.get("name")):
+        return (f"The reference numbers were measured on {cfg['reference_data']}, this run on {data.get('name')}: "
+                "they are not comparable")
+    return None
+
+
 def build_run_report(run_dir: Path) -> Path:
     run_dir = Path(run_dir)
     metrics = read_metrics(run_dir)
@@ -91,11 +102,8 @@ def build_run_report(run_dir: Path) -> Path:
     lines += [markdown_table([facts | {"data": data.get("name")} | ({"smoke": True} if cfg.get("smoke") else {})]), ""]
     if metrics.get("error"):
         lines += ["**Error:** " + fmt(metrics["error"]), ""]
-    if reference and cfg.get("smoke") and cfg.get("smoke_overrides"):
-        lines += ["_A smoke run (tiny data, few epochs): its numbers are not comparable with the reference's._", ""]
-    elif reference and cfg.get("reference_data") not in (None, data.get("name")):
-        lines += [f"_The reference numbers were measured on {cfg['reference_data']}, this run on "
-                  f"{data.get('name')}: they are not comparable._", ""]
+    if reference and incomparable(cfg):
+        lines += [f"_{incomparable(cfg)}._", ""]
     lines += ["## Metrics", "", markdown_table(metrics_beside_reference(metrics, reference)), ""]
     histories = sorted(run_dir.glob("*history.csv"))
     if histories:

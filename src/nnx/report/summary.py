@@ -12,7 +12,7 @@ from nnx.errors import NnxError
 from nnx.fileio import atomic_path, write_text_atomic
 from nnx.overrides import parse_override, sweep_grid
 from nnx.report.markdown import markdown_table
-from nnx.report.run_report import BOOKKEEPING, read_config, read_metrics, read_overrides
+from nnx.report.run_report import BOOKKEEPING, incomparable, read_config, read_metrics, read_overrides
 
 HIDDEN_IN_MARKDOWN = ("experiment", "device", "git_commit")  # in summary.md only when they vary between jobs
 
@@ -222,7 +222,8 @@ def write_summary(sweep_dir: Path) -> Path:
     if "seed" in varying(rows, override_keys) and len(override_keys) >= 1:
         lines += ["## Mean over seeds", "", markdown_table(seed_means(rows, override_keys, metrics)), ""]
     changing = varying(rows, override_keys)
-    lines += reference_lines(sweep_dir, rows, changing, config.get("reference") or {})
+    references = reference_lines(sweep_dir, rows, changing, config.get("reference") or {})
+    lines += references + ([f"_{incomparable(config)}._", ""] if references and incomparable(config) else [])
     primary = config.get("primary_metric")
     chosen = [m for m in shown_metrics if primary and (m == primary or m.endswith("/" + primary))]
     if len(changing) == 1 and plot_comparison(sweep_dir, shown_rows, changing[0], chosen or shown_metrics[-1:]):

@@ -69,6 +69,10 @@ def test_collapse_groups_only_when_each_job_has_one_group():
     assert metrics == ["group", "x"] and collapsed[1] == {"job": "1", "group": "b", "x": 2}
     both = [{"a/x": 1, "b/x": 2}, {"a/x": 3, "b/x": 4}]
     assert collapse_groups(both, ["a/x", "b/x"]) == (both, ["a/x", "b/x"])
+    trials = [{"init/s": 1, "m/lr_0.1/n": 5}, {"init/s": 1, "m/lr_0.01/n": 9}, {"status": "failed"}]  # a search
+    collapsed, metrics = collapse_groups(trials, ["init/s", "m/lr_0.1/n", "m/lr_0.01/n"])
+    assert metrics == ["init/s", "group", "n"] and collapsed[1] == {"init/s": 1, "group": "m/lr_0.01", "n": 9}
+    assert collapsed[2]["group"] is None
 
 
 def test_readme_results_block_is_replaced(tmp_path):

@@ -86,18 +86,24 @@ def seed_means(rows: list[dict], override_keys: list[str], metrics: list[str]) -
 
 
 def collapse_groups(rows: list[dict], metrics: list[str]) -> tuple[list[dict], list[str]]:
-    """When each job reports one metric group (`mcp_single/...` in one job, `mcp_two_layer/...` in the next),
-    show one `group` column and the metric names without their prefix, instead of a sparse table."""
+    """When each job reports its own metric group (`mcp_single/...` in one job, `mcp_two_layer/...` in the next;
+    `momentum/lr_0.04/...` in one trial of a search), show one `group` column and the metric names without their
+    prefix, instead of a sparse table. Groups every job reports (e.g. `init/...`) stay as they are."""
     groups = [{m.rpartition("/")[0] for m in metrics if m in row} for row in rows]
-    if not rows or not all(len(g) == 1 and "" not in g for g in groups) or len(set.union(*groups)) < 2:
+    reported = [g for g in groups if g]
+    shared = set.intersection(*reported) | {""} if reported else {""}
+    own = [g - shared for g in groups]
+    if not rows or any(len(g) > 1 for g in own) or len(set().union(*own)) < 2:
         return rows, metrics
     out, short = [], []
-    for row, (group,) in zip(rows, groups):
-        kept = {k: v for k, v in row.items() if k not in metrics}
-        named = {m.rpartition("/")[2]: row[m] for m in metrics if m in row}
+    for row, group in zip(rows, own):
+        group = next(iter(group), None)
+        mine = [m for m in metrics if m in row and m.rpartition("/")[0] == group]
+        kept = {k: v for k, v in row.items() if k not in mine}
+        named = {m.rpartition("/")[2]: row[m] for m in mine}
         short += [m for m in named if m not in short]
         out.append(kept | {"group": group} | named)
-    return out, ["group", *short]
+    return out, [*(m for m in metrics if m.rpartition("/")[0] in shared), "group", *short]
 
 
 def plot_comparison(sweep_dir: Path, rows: list[dict], key: str, metrics: list[str]) -> Path | None:

@@ -60,3 +60,14 @@ def compose():
             return hydra_compose("config", overrides=overrides, return_hydra_config=hydra)
 
     return _compose
+
+
+@pytest.fixture(scope="session", autouse=True)
+def readmes_untouched():
+    """No test may write the checkout's experiment READMEs (`nnx report --readme` does, outside NNX_CONF_DIR)."""
+    readmes = {path: path.read_text() for path in (ROOT / "experiments").glob("*/README.md")}
+    yield
+    changed = [path for path, text in readmes.items() if path.read_text() != text]
+    for path in changed:
+        path.write_text(readmes[path])
+    assert not changed, f"a test rewrote {', '.join(map(str, changed))} (restored)"

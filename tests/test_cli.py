@@ -3,7 +3,10 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import read_metrics, summary_rows
+from nnx.errors import NnxError
 
 MCP = "experiment=mcp_seven_segment"
 TIMING = ("duration_s",)
@@ -81,6 +84,9 @@ def test_an_output_folder_that_cannot_be_made_and_a_bare_nnx_exit_2(cli, tmp_pat
     result = cli("run", MCP, env={"NNX_OUTPUT_DIR": str(tmp_path / "a_file" / "outputs")})
     assert result.returncode == 2 and "cannot be made (Not a directory" in result.stderr
     assert "Traceback" not in result.stderr
+    elsewhere = tmp_path / "nothing_here"
+    printed = cli("run", MCP, "--cfg", "job", env={"NNX_OUTPUT_DIR": str(elsewhere / "outputs")})
+    assert printed.returncode == 0 and not elsewhere.exists()  # checked, and nothing left behind
     bare = cli()
     assert bare.returncode == 2 and "usage: nnx run" in bare.stderr and not bare.stdout
 
@@ -131,6 +137,10 @@ def test_report_refuses_what_does_not_belong_in_a_readme_and_damaged_files(cli):
     from nnx.report.readme import check_publishable
 
     check_publishable(cli.run_dirs("mcp_seven_segment")[0])  # raises nothing
+    limited = cli.run_dirs("mcp_seven_segment")[0]  # as if run with a limit typed (the experiment's own is fine)
+    (limited / ".hydra" / "overrides.yaml").write_text("- experiment=mcp_seven_segment\n- data.limit_train=50\n")
+    with pytest.raises(NnxError, match="data.limit_train/limit_test typed in this run"):
+        check_publishable(limited)
     unknown = cli("report", str(smoke_run), "--readmee")
     assert unknown.returncode == 2 and "unknown option --readmee" in unknown.stderr
     assert cli("report", "--help").returncode == 0 and cli("list", "extra").returncode == 2

@@ -125,6 +125,12 @@ def test_resume_refuses_another_schedule_or_model_and_can_always_resume_again(tm
     for other in ({"lr": 0.05}, {"name": "adam"}):  # load_state_dict would keep the old lr, or crash on adam
         with pytest.raises(NnxError, match="optimizer was built with other settings"):
             fit(setup()[1], bundle, {"epochs": 2} | resume, optim | other, Run(tmp_path / "other_optim"))
+    with pytest.raises(NnxError, match="that run had an lr schedule, this one has none"):
+        fit(setup()[1], bundle, {"epochs": 4} | resume, {"name": "sgd", "lr": 0.1}, Run(tmp_path / "no_schedule"))
+    frozen = setup()[1]
+    next(frozen.parameters()).requires_grad_(False)  # another trainable part: the optimizer holds one tensor less
+    with pytest.raises(NnxError, match=r"trained \[4\] parameter tensors per group, this run's \[3\]"):
+        fit(frozen, bundle, {"epochs": 2} | resume, optim, Run(tmp_path / "frozen"))
     with pytest.raises(NnxError, match=r"does not fit this model: .*size mismatch"):
         fit(setup(model={"hidden": [16]})[1], bundle, {"epochs": 2} | resume, optim, Run(tmp_path / "other"))
     done = fit(setup()[1], bundle, {"epochs": 2} | resume, optim, Run(tmp_path / "nothing_left"))

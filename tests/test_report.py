@@ -104,3 +104,9 @@ def test_reference_numbers_of_other_data_come_with_a_warning(tmp_path):
     from nnx.report.run_report import build_run_report
 
     assert "not comparable" not in build_run_report(run).read_text()
+
+
+def test_an_empty_overrides_file_is_no_overrides(tmp_path):
+    job = fake_job(tmp_path, 0, [], {"status": "ok", "acc": 0.5})
+    (job / ".hydra" / "overrides.yaml").write_text("")
+    assert "sweep of 1 jobs (1 finished, 0 failed)" in write_summary(tmp_path).read_text()

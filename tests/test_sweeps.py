@@ -264,7 +264,7 @@ def test_a_resumed_sweep_keeps_its_jobs_when_the_grid_grows_or_is_reordered(cli)
     assert metrics_by_job(sweep_dir) == after
     assert [(r["seed"], r["model"]) for r in read_rows(sweep_dir)][:2] == [("0", "mcp_two_layer"), ("0", "mcp_single")]
 
-    typo = cli("run", f"resume_sweep={sweep_dir}", "seed=0,1,2,3", "nets=[mcp_single]", "modle.x=1")
+    typo = cli("run", f"resume_sweep={sweep_dir}", "seed=0,1,2,3", "model=mcp_two_layer,mcp_singel")  # job 4
     assert typo.returncode == 2 and "does not compose" in typo.stderr and "no job folder was moved" in typo.stderr
     assert metrics_by_job(sweep_dir) == after and not (sweep_dir / "earlier").exists()
 

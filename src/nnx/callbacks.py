@@ -18,9 +18,13 @@ log = logging.getLogger("nnx")
 
 # Set after a multirun: how many jobs did not finish (read by the CLI to choose its exit code).
 FAILED_JOBS: list[str] = []
+SWEEP_DIR: list[Path] = []  # the running sweep's folder (the CLI rewrites its summary after a Ctrl-C)
 
 
 class SweepSummary(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        SWEEP_DIR[:] = [Path(config.hydra.sweep.dir)]
+
     def on_job_end(self, config: DictConfig, job_return, **kwargs) -> None:
         from hydra.core.hydra_config import HydraConfig
         from hydra.types import RunMode
@@ -30,6 +34,12 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         self._write(Path(config.hydra.sweep.dir), final=True)
+
+    @staticmethod
+    def write_after_interrupt() -> None:
+        """The summary as the sweep stopped (parallel workers may each have written an older one)."""
+        if SWEEP_DIR:
+            SweepSummary()._write(SWEEP_DIR[0], final=False)
 
     def _write(self, sweep_dir: Path, final: bool) -> None:
         from nnx.report.summary import collect

@@ -98,16 +98,25 @@ def check_experiment_arg(args: list[str]) -> None:
 
 
 def check_output_dir(args: list[str]) -> None:
-    """NnxError when the runs' folder (paths.output_dir, or NNX_OUTPUT_DIR, or outputs/) cannot be made."""
+    """NnxError when the runs' folder (paths.output_dir, or NNX_OUTPUT_DIR, or outputs/) cannot be made. Checked by
+    making the missing folders and removing them again: nothing is left behind."""
     typed = [m.group(1) for arg in args if (m := re.fullmatch(r"\+{0,2}paths\.output_dir=(.*)", arg))]
     where = Path(typed[-1] if typed else os.environ.get("NNX_OUTPUT_DIR") or "outputs").expanduser()
-    if any(mark in str(where) for mark in "${*,") or any(arg in HYDRA_INFO_FLAGS for arg in args):
-        return  # an interpolation or a sweep over it (Hydra makes those), or nothing will be written
+    elsewhere = any(override_key(arg) in ("hydra.run.dir", "hydra.sweep.dir") for arg in args)
+    printing = any(arg in (*HYDRA_INFO_FLAGS, "-c", "--cfg") for arg in args)
+    if elsewhere or printing or any(mark in str(where) for mark in "${*,"):
+        return  # written elsewhere, nothing written, or an interpolation or sweep (Hydra makes those)
+    missing = [p for p in (where, *where.parents) if not p.exists()]
     try:
-        where.mkdir(parents=True, exist_ok=True)
+        for folder in reversed(missing):
+            folder.mkdir()
     except OSError as err:
         raise NnxError(f"the output folder {where} cannot be made ({err.strerror}: {err.filename})",
                        fix="set NNX_OUTPUT_DIR or paths.output_dir to a folder you can write") from None
+    finally:
+        for folder in missing:
+            if folder.is_dir():
+                folder.rmdir()
 
 
 def cmd_run(args: list[str]) -> int:
@@ -155,6 +164,9 @@ def cmd_run(args: list[str]) -> int:
         os.environ[sweeps.RESUME_ENV] = str(resumed)  # inherited by joblib / submitit workers
     try:
         hydra_main()
+    except KeyboardInterrupt:
+        callbacks.SweepSummary.write_after_interrupt()
+        raise
     finally:
         os.environ.pop(sweeps.RESUME_ENV, None)
     if callbacks.FAILED_JOBS:

@@ -182,10 +182,7 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
         build_run_report(run_dir)
     if error:
         console.error(error, run_dir)
-        if interrupted and multirun:  # Ctrl-C stops the whole sweep, its summary written first
-            from nnx.sweeps import write_sweep_summary
-
-            write_sweep_summary(run_dir.parent)
+        if interrupted and multirun:  # Ctrl-C stops the whole sweep (the CLI writes its summary)
             raise KeyboardInterrupt
         if not multirun:
             sys.exit(130 if interrupted else 2 if user_error else 1)

@@ -151,7 +151,7 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
 
 
 def prepare_resume(sweep_dir: Path, args: list[str]) -> None:
-    """Before a resumed sweep launches: check that its first job composes (a typo must not move anything), then
+    """Before a resumed sweep launches: check that every job composes (a typo must not move anything), then
     renumber the earlier job folders to the new grid (`realign_jobs`). `args`: the command, groups expanded."""
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
@@ -164,12 +164,14 @@ def prepare_resume(sweep_dir: Path, args: list[str]) -> None:
         print(f"nnx: resume: job folders left as they are, the new grid is not known here: {err}", file=sys.stderr)
         return
     search = [arg for arg in args if override_key(arg) == "hydra.searchpath"]
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            compose("config", overrides=[*jobs[0], *search])
-    except Exception as err:  # Hydra's composition errors: an unknown key, group option or value
-        raise NnxError(f"resume_sweep: the sweep's first job does not compose ({str(err).splitlines()[0]})",
-                       fix="check the overrides you added; no job folder was moved") from None
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        for num, job in enumerate(jobs):
+            try:
+                compose("config", overrides=[*job, *search])
+            except Exception as err:  # Hydra's composition errors: an unknown key, group option or value
+                raise NnxError(f"resume_sweep: job {num} ({' '.join(job)}) does not compose "
+                               f"({str(err).splitlines()[0]})",
+                               fix="check the overrides you added; no job folder was moved") from None
     realign_jobs(sweep_dir, [task_overrides(job) for job in jobs])
 
 

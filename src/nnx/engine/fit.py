@@ -180,7 +180,8 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
     start = time.perf_counter()
 
     if cfg.resume and checkpoints.never_started_in(cfg.resume):
-        run.log.info("%s: no checkpoint in %s (the run stopped before it): trained from the start", name, cfg.resume)
+        run.log.warning("%s: no %s in %s (the run stopped before it): trained from the start", name,
+                        checkpoints.last.name, cfg.resume)
     elif cfg.resume:
         state = restore(cfg.resume, checkpoints, model, optimizer, scheduler, stopper, bundle)
         rows = list(state["history"])

@@ -16,7 +16,11 @@ def restore(where: str, checkpoints: Checkpoints, model, optimizer, scheduler, s
                  fix="resume with the model settings of the run that wrote it")
     check_same_optimizer(optimizer, state["optimizer"], where)
     optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and state.get("scheduler"):
+    if (scheduler is None) != (state.get("scheduler") is None):
+        then, now = ("an", "none") if scheduler is None else ("no", "one")
+        raise NnxError(f"trainer.resume={where}: that run had {then} lr schedule, this one has {now}",
+                       fix="resume with the run's own optim.scheduler, or start a new run")
+    if scheduler is not None:
         check_same_schedule(scheduler, state["scheduler"], where)
         scheduler.load_state_dict(state["scheduler"])
     stopper.load_state_dict(state["early_stopping"])
@@ -37,6 +41,11 @@ def optimizer_settings(group: dict) -> dict:
 def check_same_optimizer(optimizer, saved: dict, where: str) -> None:
     """load_state_dict would silently bring back the saved optimizer's settings (or fail on another optimizer's
     state): refuse a resume whose optim settings differ from the run's."""
+    sizes = ([len(g["params"]) for g in optimizer.param_groups], [len(g["params"]) for g in saved["param_groups"]])
+    if sizes[0] != sizes[1]:
+        raise NnxError(f"trainer.resume={where}: its optimizer trained {sizes[1]} parameter tensors per group, this "
+                       f"run's {sizes[0]} (another trainable part of the model?)",
+                       fix="resume with the run's own model settings (e.g. model.trainable_fraction)")
     for now, then in zip(optimizer.param_groups, saved["param_groups"]):
         now, then = optimizer_settings(now), optimizer_settings(then)
         changed = [f"{key}={then.get(key)} -> {now.get(key)}" for key in sorted(now.keys() | then.keys())

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nnx.errors import NnxError
 from nnx.fileio import write_text_atomic
+from nnx.overrides import override_key
 from nnx.paths import checkout_dir
 from nnx.report.markdown import markdown_table
 from nnx.report.run_report import metrics_beside_reference, read_config, read_metrics, read_overrides, read_yaml
@@ -49,9 +50,9 @@ def check_publishable(folder: Path) -> None:
     statuses = [read_metrics(run).get("status") if (run / "metrics.json").is_file() else None for run in runs]
     configs = {run.name: read_config(run) for run in runs}
     smoke = [name for name, cfg in configs.items() if cfg.get("smoke") and cfg.get("smoke_overrides")]
-    shrunk = [name for name, cfg in configs.items() if isinstance(cfg.get("data"), dict)
-              and any(cfg["data"].get(key) is not None for key in ("limit_train", "limit_test"))]
-    for names, what in ((smoke, "smoke=true"), (shrunk, "data.limit_train/limit_test set")):
+    shrunk = [run.name for run in runs  # on the command line: some experiments' own defaults limit their data
+              if {override_key(o) for o in read_overrides(run)} & {"data.limit_train", "data.limit_test"}]
+    for names, what in ((smoke, "smoke=true"), (shrunk, "data.limit_train/limit_test typed")):
         if names:
             where = "this run" if runs == [folder] else f"jobs {', '.join(names)}"
             raise NnxError(f"{folder}: {what} in {where}: a shrunken result does not belong in the README",

@@ -33,6 +33,8 @@ def read_yaml(path: Path, kind: type):
         loaded = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
     except Exception as err:  # yaml's parser and scanner errors, OmegaConf's
         raise NnxError(f"{path} is not readable YAML: {str(err).splitlines()[0]}") from None
+    if not loaded:  # an empty file
+        return kind()
     if not isinstance(loaded, kind):
         raise NnxError(f"{path} holds a YAML {type(loaded).__name__}, not the {kind.__name__} Hydra writes")
     return loaded

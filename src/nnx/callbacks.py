@@ -35,12 +35,6 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         self._write(Path(config.hydra.sweep.dir), final=True)
 
-    @staticmethod
-    def write_after_interrupt() -> None:
-        """The summary as the sweep stopped (parallel workers may each have written an older one)."""
-        if SWEEP_DIR:
-            SweepSummary()._write(SWEEP_DIR[0], final=False)
-
     def _write(self, sweep_dir: Path, final: bool) -> None:
         from nnx.report.summary import collect
         from nnx.sweeps import write_sweep_summary
@@ -56,3 +50,9 @@ class SweepSummary(Callback):
             rows = collect(sweep_dir)[0]
             FAILED_JOBS[:] = [r["job"] for r in rows if r.get("status") not in ("ok", "diverged")]
             log.info("sweep summary: %s (%d jobs, %d failed)", out, len(rows), len(FAILED_JOBS))
+
+
+def write_summary_after_interrupt() -> None:
+    """The running sweep's summary as Ctrl-C left it (parallel workers may each have written an older one)."""
+    if SWEEP_DIR:
+        SweepSummary()._write(SWEEP_DIR[0], final=False)

@@ -165,7 +165,7 @@ def cmd_run(args: list[str]) -> int:
     try:
         hydra_main()
     except KeyboardInterrupt:
-        callbacks.SweepSummary.write_after_interrupt()
+        callbacks.write_summary_after_interrupt()
         raise
     finally:
         os.environ.pop(sweeps.RESUME_ENV, None)

@@ -122,9 +122,9 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
     """`nnx run resume_sweep=PATH [overrides]` -> the earlier sweep's own command, writing into PATH again.
 
     The overrides typed now replace the earlier ones with the same key (e.g. `hydra/launcher=joblib`, or a longer
-    `seed=0,1,2,3,4,5` to extend the sweep); the earlier job folders are renumbered to match the new grid
-    (`realign_jobs`). Each job then keeps its earlier result when its config is unchanged and its status is ok
-    (see `finished_earlier`), so only the new, missing, failed and diverged jobs run.
+    `seed=0,1,2,3,4,5` to extend the sweep); `prepare_resume` then renumbers the earlier job folders to the new
+    grid. Each job keeps its earlier result when its config is unchanged and its status is ok (see
+    `finished_earlier`), so only the new, missing, failed and diverged jobs run.
     """
     chosen = [m.group(1) for arg in args if (m := RESUME_ARG.fullmatch(arg))]
     if not chosen:

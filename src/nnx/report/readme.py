@@ -45,7 +45,8 @@ def command_of(folder: Path) -> str:
 
 
 def check_publishable(folder: Path) -> None:
-    """A README shows finished full-size results: no smoke run, no failed run, no sweep without a finished job."""
+    """A README shows finished full-size results: no smoke run, no data limit typed on the command line, no run or
+    sweep without a job that finished ok."""
     runs = [folder] if (folder / "metrics.json").is_file() else job_dirs(folder)
     statuses = [read_metrics(run).get("status") if (run / "metrics.json").is_file() else None for run in runs]
     configs = {run.name: read_config(run) for run in runs}

@@ -238,8 +238,9 @@ def test_batches_are_seeded_and_normalized():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path(FASHION_MNIST_SYSTEM_COPY).is_dir(), reason="apt-get install dataset-fashion-mnist")
-def test_real_fashion_mnist_from_the_debian_package(tmp_path):
-    bundle = load({"name": "fashion_mnist", "root": str(tmp_path / "empty"), "cache_dir": str(tmp_path / "c")})
+def test_real_fashion_mnist_from_the_debian_package(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default data.root (data/fashion_mnist) is empty here: Debian's copy is read
+    bundle = load({"name": "fashion_mnist", "cache_dir": str(tmp_path / "c")})
     assert (len(bundle.train), len(bundle.test)) == (60000, 10000) and bundle.input_shape == (1, 28, 28)
     assert torch.bincount(bundle.test.y).tolist() == [1000] * 10
 

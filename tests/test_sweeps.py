@@ -54,6 +54,9 @@ def test_objective_reads_metrics_json_and_fails_bad_jobs_softly(tmp_path):
     assert sweeps.objective(write_job(tmp_path / "nan", acc_test="nan"), "acc_test") == "acc_test is nan"
     with pytest.raises(NnxError, match="optimize_metric='test_acc'.*\n.*acc_test, net/n_weights"):
         sweeps.objective(ok, "test_acc")
+    # summary.md lists the trials that finished ok yet gave Optuna no number
+    assert sweeps.objective_or_reason(ok, "test_acc") == "no test_acc" and sweeps.trial_ok(ok)
+    assert not sweeps.trial_ok(tmp_path / "failed") and not sweeps.trial_ok(tmp_path / "never_ran")
 
 
 def test_finished_earlier_keeps_only_ok_jobs_of_the_same_config(tmp_path):

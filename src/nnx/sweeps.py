@@ -248,8 +248,29 @@ def best_parameters_lines(sweep_dir: Path) -> list[str]:
     fixed = [o for o in job.overrides.task if override_key(o) not in (*best, "optimize_metric")]
     command = " ".join(["nnx run", *fixed, *(f"{key}={value}" for key, value in best.items())])
     rows = [{"parameter": key, "value": value} for key, value in best.items()]
+    unscored = [f"{trial.name} ({reason})" for trial in jobs if trial_ok(trial)  # ok in summary.md, failed in Optuna
+                and isinstance(reason := objective_or_reason(trial, metric), str)]
     return [f"## Best parameters (Optuna: {job.sweeper.direction} {metric})", "", markdown_table(rows), "",
-            f"best {metric}: {results['best_value']}", "", f"Run them again: `{command}`", ""]
+            f"best {metric}: {results['best_value']}", "", f"Run them again: `{command}`", "",
+            *([f"Trials Optuna counted as failed (no number to optimise): {', '.join(unscored)}", ""]
+              if unscored else [])]
+
+
+def trial_ok(run_dir: Path) -> bool:
+    from nnx.report.run_report import read_metrics
+
+    try:
+        return read_metrics(run_dir).get("status") == "ok"
+    except NnxError:
+        return False
+
+
+def objective_or_reason(run_dir: Path, key: str) -> float | str:
+    """`objective`, with a metric the run lacks as its reason too."""
+    try:
+        return objective(run_dir, key)
+    except NnxError:
+        return f"no {key}"
 
 
 def write_sweep_summary(sweep_dir: Path) -> Path:

@@ -119,9 +119,9 @@ def plot_comparison(sweep_dir: Path, rows: list[dict], key: str, metrics: list[s
     labels = [str(row.get(key)) for row in ok_rows]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        values = [row.get(metric) if is_number(row.get(metric)) else 0 for row in ok_rows]
+        values = [row[metric] if is_number(row.get(metric)) else math.nan for row in ok_rows]  # none: no bar, not 0
         bars = ax.bar(range(len(labels)), values, color="tab:blue", tick_label=labels)
-        ax.bar_label(bars, fmt="%.3g", fontsize=8)
+        ax.bar_label(bars, labels=["" if math.isnan(v) else f"{v:.3g}" for v in values], fontsize=8)
         ax.set_title(metric)
         ax.set_xlabel(key)
         ax.tick_params(axis="x", rotation=30)

@@ -100,7 +100,7 @@ def check_experiment_arg(args: list[str]) -> None:
 def check_output_dir(args: list[str]) -> None:
     """NnxError when the runs' folder (paths.output_dir, or NNX_OUTPUT_DIR, or outputs/) cannot be made. Checked by
     making the missing folders and removing them again: nothing is left behind."""
-    typed = [m.group(1) for arg in args if (m := re.fullmatch(r"\+{0,2}paths\.output_dir=(.*)", arg))]
+    typed = [arg.partition("=")[2] for arg in args if override_key(arg) == "paths.output_dir"]
     where = Path(typed[-1] if typed else os.environ.get("NNX_OUTPUT_DIR") or "outputs").expanduser()
     elsewhere = any(override_key(arg) in ("hydra.run.dir", "hydra.sweep.dir") for arg in args)
     printing = any(arg in (*HYDRA_INFO_FLAGS, "-c", "--cfg") for arg in args)

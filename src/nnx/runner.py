@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from nnx import console
 from nnx.errors import NnxError
 from nnx.fileio import write_json_atomic
-from nnx.overrides import override_key
+from nnx.overrides import is_hydra_override, override_key
 from nnx.registry import DATASETS, EXPERIMENTS, MODELS, OPTIMIZERS, validate_against
 from nnx.run import Run
 
@@ -73,8 +73,7 @@ def command_line_keys(overrides: list[str] | None) -> list[str]:
         from hydra.core.hydra_config import HydraConfig
 
         overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-    keys = (override_key(override) for override in overrides if "=" in override)
-    return [key for key in keys if not key.startswith("hydra.")]
+    return [override_key(override) for override in overrides if "=" in override and not is_hydra_override(override)]
 
 
 def validate(cfg: DictConfig, schema: type | None) -> None:

@@ -10,7 +10,13 @@ from nnx.fileio import write_text_atomic
 from nnx.overrides import override_key
 from nnx.paths import checkout_dir
 from nnx.report.markdown import markdown_table
-from nnx.report.run_report import metrics_beside_reference, read_config, read_metrics, read_overrides, read_yaml
+from nnx.report.run_report import (
+    metrics_beside_reference,
+    read_config,
+    read_metrics,
+    read_overrides,
+    read_sweep_overrides,
+)
 from nnx.report.summary import job_dirs
 
 START, END = "<!-- nnx:results -->", "<!-- /nnx:results -->"
@@ -39,9 +45,7 @@ def command_of(folder: Path) -> str:
     """The command that made a run folder, or a sweep folder (its multirun.yaml), as typed."""
     if (folder / "metrics.json").is_file():
         return " ".join(["nnx run", *read_overrides(folder)])
-    sweep = folder / "multirun.yaml"
-    task = read_yaml(sweep, dict).get("hydra", {}).get("overrides", {}).get("task", []) if sweep.is_file() else []
-    return " ".join(["nnx run -m", *task])
+    return " ".join(["nnx run -m", *read_sweep_overrides(folder)])
 
 
 def check_publishable(folder: Path) -> None:

@@ -50,6 +50,12 @@ def read_overrides(run_dir: Path) -> list[str]:
     return read_yaml(path, list) if path.is_file() else []
 
 
+def read_sweep_overrides(sweep_dir: Path) -> list[str]:
+    """The overrides a sweep was started with (its multirun.yaml's task overrides); [] without that file."""
+    path = Path(sweep_dir) / "multirun.yaml"
+    return list(read_yaml(path, dict).get("hydra", {}).get("overrides", {}).get("task", [])) if path.is_file() else []
+
+
 def metrics_beside_reference(metrics: dict, reference: dict) -> list[dict]:
     keys = [key for key in metrics if key not in BOOKKEEPING]
     keys += [key for key in reference if key not in keys]
@@ -76,13 +82,16 @@ def history_rows(paths: list[Path]) -> list[dict]:
     return rows
 
 
+def data_name(cfg: dict) -> str | None:
+    return cfg["data"].get("name") if isinstance(cfg.get("data"), dict) else None
+
+
 def incomparable(cfg: dict) -> str | None:
     """Why a run's numbers cannot be set beside the reference's (a smoke run, other data), or None."""
-    data = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
     if cfg.get("smoke") and cfg.get("smoke_overrides"):
         return "A smoke run (tiny data, few epochs): its numbers are not comparable with the reference's"
-    if cfg.get("reference_data") not in (None, data.get("name")):
-        return (f"The reference numbers were measured on {cfg['reference_data']}, this run on {data.get('name')}: "
+    if cfg.get("reference_data") not in (None, data_name(cfg)):
+        return (f"The reference numbers were measured on {cfg['reference_data']}, this run on {data_name(cfg)}: "
                 "they are not comparable")
     return None
 
@@ -99,13 +108,13 @@ def build_run_report(run_dir: Path) -> Path:
     if cfg.get("description"):
         lines += [cfg["description"], ""]
     lines += [f"`{command}`", ""]
-    data = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
     facts = {key: metrics.get(key) for key in BOOKKEEPING[2:] if key in metrics}
-    lines += [markdown_table([facts | {"data": data.get("name")} | ({"smoke": True} if cfg.get("smoke") else {})]), ""]
+    lines += [markdown_table([facts | {"data": data_name(cfg)} | ({"smoke": True} if cfg.get("smoke") else {})]), ""]
     if metrics.get("error"):
         lines += ["**Error:** " + fmt(metrics["error"]), ""]
-    if reference and incomparable(cfg):
-        lines += [f"_{incomparable(cfg)}._", ""]
+    caveat = incomparable(cfg) if reference else None
+    if caveat:
+        lines += [f"_{caveat}._", ""]
     lines += ["## Metrics", "", markdown_table(metrics_beside_reference(metrics, reference)), ""]
     histories = sorted(run_dir.glob("*history.csv"))
     if histories:

@@ -12,7 +12,14 @@ from nnx.errors import NnxError
 from nnx.fileio import atomic_path, write_text_atomic
 from nnx.overrides import parse_override, sweep_grid
 from nnx.report.markdown import markdown_table
-from nnx.report.run_report import BOOKKEEPING, incomparable, read_config, read_metrics, read_overrides
+from nnx.report.run_report import (
+    BOOKKEEPING,
+    incomparable,
+    read_config,
+    read_metrics,
+    read_overrides,
+    read_sweep_overrides,
+)
 
 HIDDEN_IN_MARKDOWN = ("experiment", "device", "git_commit")  # in summary.md only when they vary between jobs
 
@@ -39,12 +46,12 @@ def collect(sweep_dir: Path) -> tuple[list[dict], list[str], dict]:
 
 def planned_jobs(sweep_dir: Path) -> int | None:
     """How many jobs the sweep's command asked for (the grid of multirun.yaml's task overrides); None if unknown."""
-    from omegaconf import OmegaConf
+    from hydra.errors import HydraException
 
-    path = Path(sweep_dir) / "multirun.yaml"
     try:
-        return len(sweep_grid(list(OmegaConf.load(path).hydra.overrides.task))) if path.is_file() else None
-    except Exception:  # no grid (e.g. a glob over config groups) or a damaged file: the count is only left out
+        task = read_sweep_overrides(sweep_dir)
+        return len(sweep_grid(task)) if task else None
+    except (HydraException, NnxError):  # no grid (a sweep function only Hydra expands) or a damaged file
         return None
 
 

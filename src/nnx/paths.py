@@ -16,3 +16,8 @@ def conf_dir() -> Path:
 def checkout_dir() -> Path:
     """The folder holding conf/, experiments/ and the data defaults' relative paths."""
     return conf_dir().parent
+
+
+def data_home() -> Path:
+    """Where `nnx data` puts the data sets, and where the default `data.root`s (data/<name>) are found."""
+    return checkout_dir() / "data"

@@ -28,13 +28,18 @@ from nnx.registry import DATASETS
 __all__ = ["DataBundle", "DataConfig", "LoaderSplit", "TensorSplit", "load"]
 
 
-def load(data_cfg, device: str = "cpu", seed: int = 0) -> DataBundle:
-    """The data set `data_cfg.name`, validated against its schema, split and placed on `device`."""
+def load(data_cfg, device: str = "cpu", seed: int = 0, run=None) -> DataBundle:
+    """The data set `data_cfg.name`, validated against its schema, split and placed on `device`; `run` records
+    its title (e.g. "MNIST (60,000 train / 10,000 test)") as metric `data`, which reports name it by."""
     from omegaconf import DictConfig, OmegaConf
 
     data_cfg = data_cfg if isinstance(data_cfg, DictConfig) else OmegaConf.create(data_cfg)
     params = DATASETS.validate(data_cfg, where="data")  # errors name data.<key>, as the user typed it
     factory = DATASETS.get(data_cfg.name).factory
     if "device" in inspect.signature(factory).parameters:
-        return factory(device=device, seed=seed, **params)
-    return arrays_bundle(data_cfg.name, factory(seed=seed, **params), device, seed)  # tabular: numpy arrays
+        bundle = factory(device=device, seed=seed, **params)
+    else:
+        bundle = arrays_bundle(data_cfg.name, factory(seed=seed, **params), device, seed)  # tabular: numpy arrays
+    if run is not None:
+        run.metric("data", bundle.title)
+    return bundle

@@ -28,6 +28,8 @@ from nnx.errors import NnxError
 log = logging.getLogger("nnx")
 READY_BUDGET_BYTES = 2**30  # un-augmented splits up to this size are kept model-ready (float) after the first pass
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "digits": "digits (8x8)",
+          "cats_vs_dogs": "cats vs dogs", "oxford_pets_binary": "Oxford-IIIT Pet (cat/dog)", "moons": "two moons"}
 
 
 @dataclasses.dataclass
@@ -74,8 +76,9 @@ class DataBundle:
     """Splits, class names, input shape, and `batches` / `prepare` (see the module docstring)."""
 
     def __init__(self, train, val, test, classes: list[str], input_shape: tuple, device: str, seed: int,
-                 options: DataConfig, name: str = ""):
+                 options: DataConfig, name: str = "", origin: str = ""):
         self.train, self.val, self.test = train, val, test
+        self.origin = origin  # how the files differ from the official ones, e.g. "JPEG copy"
         self.classes, self.input_shape, self.device = list(classes), tuple(input_shape), device
         self.name, self.options, self.batch_size = name, options, options.batch_size
         self.order_generator = torch.Generator().manual_seed(seed)
@@ -157,6 +160,13 @@ class DataBundle:
         elif self.augment is not None:  # a CPU generator's state does not fit a GPU's, nor the other way round
             log.warning("data: the augmentation random state was saved on another kind of device; augmentation "
                         "continues from a fresh seed, so this resumed run will not repeat an uninterrupted one exactly")
+
+    @property
+    def title(self) -> str:
+        """The data set as reports name it, e.g. "MNIST (60,000 train / 10,000 test)"."""
+        parts = [(name, getattr(self, name)) for name in ("train", "val", "test")]
+        sizes = " / ".join(f"{len(part):,} {name}" for name, part in parts if part)
+        return f"{TITLES.get(self.name, self.name)} ({f'{self.origin}; ' if self.origin else ''}{sizes})"
 
     def describe(self) -> str:
         sizes = ", ".join(f"{name} {len(part)}" for name in ("train", "val", "test") if (part := getattr(self, name)))
@@ -240,7 +250,7 @@ def make_bundle(name: str, source, options: DataConfig, device: str, seed: int) 
                   for key, (x, y, i) in parts.items() if len(i)}
         input_shape = tuple(train_x.shape[1:])
     bundle = DataBundle(splits["train"], splits.get("val"), splits.get("test"), source.classes, input_shape,
-                        device, seed, options, name)
+                        device, seed, options, name, getattr(source, "origin", ""))
     log.info("data %s", bundle.describe())
     return bundle
 

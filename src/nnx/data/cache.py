@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -33,13 +34,18 @@ def cached(cache_dir: str | None, name: str, key: str, files: list[Path], build:
     """`build()` (a dict of tensors, lists, numbers), or the copy saved by an earlier call with the same files."""
     import torch
 
+    start = time.perf_counter()
     path = cache_root(cache_dir) / f"{name}-{fingerprint(key, files)}.pt"
     if path.is_file():
         try:
-            return torch.load(path, weights_only=True)
+            data = torch.load(path, weights_only=True)
+            log.info("%s: read the decoded cache %s in %.1f s", name, path, time.perf_counter() - start)
+            return data
         except Exception as err:  # a half-written or foreign file: decode again
             log.warning("ignoring unreadable cache %s (%s)", path, err)
     data = build()
+    log.info("%s: decoded %d source file(s) in %.1f s (cached for next time)", name, len(files),
+             time.perf_counter() - start)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:  # concurrent sweep jobs never read half a file

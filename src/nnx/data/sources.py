@@ -18,7 +18,7 @@ import numpy as np
 
 from nnx.data.cache import cached
 from nnx.data.config import DataConfig
-from nnx.data.formats import read_cifar_batch, read_cifar_meta, read_idx
+from nnx.data.formats import read_cifar_batch, read_cifar_meta, read_idx, read_image
 from nnx.errors import NnxError
 from nnx.paths import checkout_dir
 from nnx.registry import DATASETS
@@ -31,6 +31,7 @@ IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-
 FASHION_MNIST_SYSTEM_COPY = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist package
 FASHION_MNIST_ROOT = "data/fashion_mnist"  # conf/data/fashion_mnist.yaml's data.root
 CIFAR_FILES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta")
+CIFAR_BATCHES = "cifar-10-batches-py"  # torchvision's folder of the official pickles
 
 
 @dataclasses.dataclass
@@ -40,6 +41,7 @@ class Arrays:
     test_x: np.ndarray
     test_y: np.ndarray
     classes: list[str]
+    origin: str = ""  # how the files differ from the official ones (e.g. "JPEG copy"), said in reports
 
 
 @dataclasses.dataclass
@@ -68,7 +70,7 @@ def dataset(name: str, default_root: str):
 
 def resolve_root(root: str) -> str:
     """`data.root` as an absolute path: a relative one is read from the current folder, or else from the nnx
-    checkout (so the defaults, e.g. ../shared/data/cats_vs_dogs, work from any folder)."""
+    checkout (so the defaults, data/<name> as `nnx data` prepares them, work from any folder)."""
     path = Path(root).expanduser()
     if not path.is_absolute() and not path.exists() and (checkout_dir() / path).exists():
         path = checkout_dir() / path
@@ -77,7 +79,9 @@ def resolve_root(root: str) -> str:
 
 def absent(name: str, root: str, expected: str, also: str = "") -> NnxError:
     return NnxError(f"{name}: no data under data.root={root} (expected {expected})",
-                    fix=f"pass data.download=true on a machine with a network, or point data.root at a copy{also}")
+                    fix=f"nnx data {name} --from <folder holding {name}/> links a local copy into place; "
+                        f"nnx data {name} (or data.download=true) downloads it (needs a network); "
+                        f"or point data.root at a copy{also}")
 
 
 @contextlib.contextmanager
@@ -155,9 +159,14 @@ def fashion_mnist(options: DataConfig) -> Arrays:
 
 @dataset("cifar10", default_root="data/cifar10")
 def cifar10(options: DataConfig) -> Arrays:
+    """The official python pickles (cifar-10-batches-py/), or an ImageFolder tree train/<class>/, test/<class>/
+    (class order = sorted folder names = the official labels), decoded once into the same uint8 arrays."""
     root = Path(options.root)
-    folders = [root, root / "cifar-10-batches-py"]
-    expected = f"cifar-10-batches-py/ holding {', '.join(CIFAR_FILES)}"
+    if (root / "train").is_dir() and (root / "test").is_dir():
+        return folder_arrays("cifar10", root, "test", options.cache_dir)
+    folders = [root, root / CIFAR_BATCHES]
+    expected = (f"{CIFAR_BATCHES}/ holding {', '.join(CIFAR_FILES)}, "
+                "or an ImageFolder tree train/<class>/, test/<class>/")
 
     def find() -> Path | None:
         return next((f for f in folders if all((f / name).is_file() for name in CIFAR_FILES)), None)
@@ -184,6 +193,37 @@ def cifar10(options: DataConfig) -> Arrays:
     return Arrays(**{k: v if k == "classes" else v.numpy() for k, v in data.items()})
 
 
+def folder_arrays(name: str, root: Path, test: str, cache_dir: str | None = None) -> Arrays:
+    """An ImageFolder tree of small images (root/train/<class>/, root/<test>/<class>/), all of one size, decoded
+    once in threads and cached: from then on it loads like the pickles."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    train, classes = image_folder(root / "train")
+    test_items, test_classes = image_folder(root / test)
+    if test_classes != classes:
+        raise NnxError(f"{root}: train/ has classes {classes} but {test}/ has {test_classes}")
+
+    def decode() -> dict:
+        def stack(items):
+            with ThreadPoolExecutor(max_workers=4) as pool:  # PIL releases the GIL while decoding
+                images = list(pool.map(lambda item: read_image(item[0], None), items))
+            if len({image.shape for image in images}) > 1:
+                raise NnxError(f"{root}: the images differ in size", fix="resize them to one size first")
+            return tensor(np.stack(images)), torch_labels(items)
+
+        (train_x, train_y), (test_x, test_y) = stack(train), stack(test_items)
+        return {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y}
+
+    files = [Path(path) for path, _ in (*train, *test_items)]
+    data = cached(cache_dir, name, f"folder{classes}", files, decode)
+    lossy = any(path.suffix.lower() in (".jpg", ".jpeg") for path in files)
+    return Arrays(**{k: v.numpy() for k, v in data.items()}, classes=classes, origin="JPEG copy" if lossy else "")
+
+
+def torch_labels(items: list[tuple[str, int]]):
+    return tensor(np.array([label for _, label in items], dtype=np.int64))
+
+
 @dataset("digits", default_root="(embedded in scikit-learn)")
 def digits(options: DataConfig) -> Arrays:
     """scikit-learn's 1,797 real 8x8 handwritten digits (16 grey levels -> 0..255); a seeded stratified test split."""
@@ -208,15 +248,15 @@ def image_folder(root: Path) -> tuple[list[tuple[str, int]], list[str]]:
     return folder.samples, folder.classes
 
 
-@dataset("cats_vs_dogs", default_root="../shared/data/cats_vs_dogs")
+@dataset("cats_vs_dogs", default_root="data/cats_vs_dogs")
 def cats_vs_dogs(options: DataConfig) -> Files:
     """An ImageFolder tree: train/<class>/*.jpg and val/<class>/*.jpg (val/ is the held-out test split)."""
     root = Path(options.root)
     if not ((root / "train").is_dir() and (root / "val").is_dir()):
         raise NnxError(f"cats_vs_dogs: no data under data.root={root} (expected train/cat, train/dog, val/cat, "
                        "val/dog holding .jpg images)",
-                       fix="point data.root at your copy, or use data=oxford_pets_binary data.download=true "
-                           "on a machine with a network")
+                       fix="nnx data cats_vs_dogs --from <folder holding cats_vs_dogs/>, point data.root at "
+                           "your copy, or use data=oxford_pets_binary data.download=true on a machine with a network")
     train, classes = image_folder(root / "train")
     test, test_classes = image_folder(root / "val")
     if test_classes != classes:

@@ -70,7 +70,7 @@ def run(cfg, run) -> None:
     from nnx.data import load
 
     with cpu_training(run.device, cfg.cpu_threads):
-        bundle = load(cfg.data, device=run.device, seed=run.seed)
+        bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
         if not 0 <= cfg.feature_image < len(bundle.test):
             raise NnxError(f"feature_image={cfg.feature_image} is not one of the {len(bundle.test)} test images")
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)

@@ -129,7 +129,7 @@ def run(cfg, run) -> None:
     from nnx.data.bundle import limit
 
     settings = DacSettings(**cfg.dac)
-    bundle = load(cfg.data, device=run.device, seed=run.seed)
+    bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
     check(cfg, bundle, settings)
     x_train, x_test = (bundle.prepare(split.x).flatten(1) for split in (bundle.train, bundle.test))
     y_train, y_test = bundle.train.y, bundle.test.y.cpu().numpy()

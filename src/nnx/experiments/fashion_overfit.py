@@ -109,7 +109,7 @@ def run(cfg, run) -> None:
 
     trainer = dataclasses.replace(trainer_config(cfg.trainer), test_each_epoch=True)  # the test loss per epoch
     check(cfg)
-    bundle = load(cfg.data, device=run.device, seed=run.seed)
+    bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
     model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
     n_params = count_parameters(model.parameters())
     run.log.info("%s: %s; mlp %s, dropout %g, %d parameters", cfg.variant, bundle.describe(),

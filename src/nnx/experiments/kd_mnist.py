@@ -124,7 +124,7 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
     from nnx.data import load
 
     trainer = trainer_config(cfg.trainer)
-    bundle = load(cfg.data, device=run.device, seed=run.seed)
+    bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
     explore(run, bundle)
     fresh_data_rng = bundle.rng_state()  # the students start here whether the teacher was trained or loaded
 

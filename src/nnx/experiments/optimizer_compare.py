@@ -61,7 +61,7 @@ def load_xy(cfg, run) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.T
     """Flattened, normalized float images and labels on the run's device (train x, y, test x, y), the class count."""
     from nnx.data import load
 
-    bundle = load(cfg.data, run.device, run.seed)
+    bundle = load(cfg.data, run.device, run.seed, run=run)
     x, x_test = (bundle.prepare(split.x).flatten(1) for split in (bundle.train, bundle.test))
     return x, bundle.train.y, x_test, bundle.test.y, bundle.num_classes
 

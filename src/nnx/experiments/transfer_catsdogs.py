@@ -65,7 +65,7 @@ def run(cfg, run) -> None:
 
     trainer = dataclasses.replace(trainer_config(cfg.trainer), restore_best=False)  # never select on val/
     check(cfg, trainer)
-    bundle = load(cfg.data, device=run.device, seed=run.seed)
+    bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
     bundle.val = bundle.test  # val/ is logged each epoch as Keras did (see the module docstring)
     model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes).to(run.device)
     if run.device.startswith("cuda"):

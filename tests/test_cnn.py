@@ -147,3 +147,16 @@ def test_a_plateau_of_the_training_loss_stops_the_study_trainer(tmp_path, compos
     run.close()
     assert result.stopped_early and result.last_epoch == 4 and result.best_epoch == 1
     assert (tmp_path / "run" / "history.csv").read_text().count("\n") == 5  # header + 4 epochs
+
+
+def test_weights_start_as_keras_does_or_as_torch_does():
+    keras, torch_default = build(CIFAR), build(CIFAR, init="torch")
+    for layer in (m for m in keras.modules() if isinstance(m, (nn.Conv2d, nn.Linear))):
+        fan_in = layer.weight[0].numel()
+        fan_out = layer.weight.shape[0] * layer.weight[0, 0].numel()
+        bound = (6 / (fan_in + fan_out)) ** 0.5
+        assert layer.weight.abs().max() <= bound and layer.weight.abs().max() > 0.8 * bound
+        assert (layer.bias == 0).all()
+    assert all((m.bias != 0).any() for m in torch_default.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
+    with pytest.raises(NnxError, match="model.init"):
+        build(CIFAR, init="he")

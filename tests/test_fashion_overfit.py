@@ -158,9 +158,10 @@ def test_settings_that_make_no_sense_are_refused(compose, overrides, message):
         check(compose(EXP, "variant=l2", *overrides))
 
 
-def test_early_stopping_may_watch_a_validation_split_but_never_the_test_set(cli):
+def test_early_stopping_may_watch_a_validation_split_but_never_the_test_set(cli, tmp_path):
+    write_idx_set(tmp_path / "fashion", n_train=60, n_test=40)  # generated: the fast suite needs no real data
     result = cli("run", EXP, "smoke=true", "data.val_fraction=0.2", "trainer.early_stopping.monitor=val_loss",
-                 "trainer.early_stopping.patience=1")
+                 "trainer.early_stopping.patience=1", f"data.root={tmp_path / 'fashion'}")
     assert result.returncode == 0, result.stderr
     result = cli("run", EXP, "smoke=true", "trainer.early_stopping.monitor=test_loss",
                  "trainer.early_stopping.patience=1")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from nnx.errors import NnxError
+from nnx.outputs import check_output_dir
 from nnx.overrides import override_key
 from nnx.paths import conf_dir
 
@@ -99,34 +100,12 @@ def check_experiment_arg(args: list[str]) -> None:
         raise with_names(f"unknown experiment {', '.join(map(repr, unknown))}")
 
 
-def check_output_dir(args: list[str]) -> None:
-    """NnxError when the runs' folder (paths.output_dir, or NNX_OUTPUT_DIR, or outputs/) cannot be made. Checked by
-    making the missing folders and removing them again: nothing is left behind."""
-    typed = [arg.partition("=")[2] for arg in args if override_key(arg) == "paths.output_dir"]
-    where = Path(typed[-1] if typed else os.environ.get("NNX_OUTPUT_DIR") or "outputs").expanduser()
-    elsewhere = any(override_key(arg) in ("hydra.run.dir", "hydra.sweep.dir") for arg in args)
-    printing = any(arg in (*HYDRA_INFO_FLAGS, "-c", "--cfg") for arg in args)
-    if elsewhere or printing or any(mark in str(where) for mark in "${*,"):
-        return  # written elsewhere, nothing written, or an interpolation or sweep (Hydra makes those)
-    missing = [p for p in (where, *where.parents) if not p.exists()]
-    try:
-        for folder in reversed(missing):
-            folder.mkdir()
-    except OSError as err:
-        raise NnxError(f"the output folder {where} cannot be made ({err.strerror}: {err.filename})",
-                       fix="set NNX_OUTPUT_DIR or paths.output_dir to a folder you can write") from None
-    finally:
-        for folder in missing:
-            if folder.is_dir():
-                folder.rmdir()
-
-
 def cmd_run(args: list[str]) -> int:
     from nnx import sweeps
 
     args, resumed = sweeps.resume_args(args)
     check_experiment_arg(args)
-    check_output_dir(args)
+    check_output_dir(args, resumed=resumed is not None)
     import logging
 
     import hydra

@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from nnx.errors import NnxError
 
@@ -70,7 +70,10 @@ def validate_against(schema: type, params: dict, where: str) -> dict:
         key = getattr(err, "full_key", "") or ""
         message = str(err).splitlines()[0]
         where = ".".join(part for part in (where, str(key)) if part)
-        raise NnxError(f"invalid config value {where}: {message}") from None
+        fix = None
+        if isinstance(err, ConfigKeyError) and dataclasses.is_dataclass(schema):  # a misspelt key: the valid ones
+            fix = f"valid keys: {', '.join(field.name for field in dataclasses.fields(schema))}"
+        raise NnxError(f"invalid config value {where}: {message}", fix=fix) from None
     return OmegaConf.to_container(merged, resolve=True)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from nnx.data.cache import cached
 from nnx.data.config import DataConfig
-from nnx.data.formats import read_cifar_batch, read_cifar_meta, read_idx, read_image
+from nnx.data.formats import corrupt, read_cifar_batch, read_cifar_meta, read_idx, read_image
 from nnx.errors import NnxError
 from nnx.paths import checkout_dir
 from nnx.registry import DATASETS
@@ -59,6 +59,9 @@ def dataset(name: str, default_root: str):
             from nnx.data.bundle import make_bundle
 
             options = DataConfig(**params)
+            if options.root is not None and not str(options.root).strip():
+                raise NnxError(f"data.root is empty (data={name})",
+                               fix=f"give a folder, or leave data.root out for the default {default_root}")
             options.root = resolve_root(options.root or default_root)
             return make_bundle(name, read(options), options, device, seed)
 
@@ -130,6 +133,10 @@ def idx_arrays(name: str, options: DataConfig, torchvision_name: str, classes: l
         for x, y, path in zip(images, labels, files[::2]):
             if len(x) != len(y):
                 raise NnxError(f"{path}: {len(x)} images but {len(y)} labels beside it", fix="copy the files afresh")
+        for y, path in zip(labels, files[1::2]):
+            if len(y) and not 0 <= y.min() <= y.max() < len(classes):
+                raise corrupt(path, f"labels run from {y.min()} to {y.max()}; {name} has {len(classes)} classes, "
+                                    f"0 to {len(classes) - 1}")
         return {"train_x": images[0][:, None], "train_y": labels[0], "test_x": images[1][:, None],
                 "test_y": labels[1]}
 
@@ -245,6 +252,9 @@ def image_folder(root: Path) -> tuple[list[tuple[str, int]], list[str]]:
         folder = ImageFolder(str(root))
     except (FileNotFoundError, OSError) as err:
         raise NnxError(f"{root}: {err}", fix="one sub-folder per class holding .jpg/.png images") from None
+    if len(folder.classes) < 2:
+        raise NnxError(f"{root}: one class folder ({', '.join(folder.classes)}); a classifier needs two or more",
+                       fix="one sub-folder per class holding .jpg/.png images")
     return folder.samples, folder.classes
 
 

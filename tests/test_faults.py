@@ -61,3 +61,26 @@ def test_an_empty_data_root_is_not_taken_for_the_default(cli):
 def test_a_misspelt_key_lists_the_valid_ones(cli):
     result = cli("run", *MADALINE, "+model.hiden=3")
     assert_clear(result, "'hiden'", "valid keys: hidden, rule, max_flips, init_scale")
+
+
+def test_report_names_a_missing_folder_and_reports_a_killed_run(cli, tmp_path):
+    assert_clear(cli("report", str(tmp_path / "nowhere")), "no such folder")
+    folder = tmp_path / "R"
+    assert cli("run", "experiment=kd_mnist", "smoke=true", "data=digits", f"hydra.run.dir={folder}").returncode == 0
+    (folder / "metrics.json").unlink()  # as a run killed with SIGKILL leaves it: history and checkpoints, no metrics
+    (folder / "report.md").unlink()
+    result = cli("report", str(folder))
+    assert result.returncode == 0, result.stderr
+    report = (folder / "report.md").read_text()
+    assert report.startswith("# kd_mnist: killed") and "trainer.resume" in report and "teacher_history" in report
+
+
+def test_an_interrupted_job_is_counted_as_interrupted_not_failed(cli, tmp_path):
+    import json
+
+    folder = tmp_path / "D"
+    assert cli("run", "-m", *MADALINE, "model.hidden=3,5", f"hydra.sweep.dir={folder}").returncode == 0
+    metrics = read_metrics(folder / "1") | {"status": "interrupted"}
+    (folder / "1" / "metrics.json").write_text(json.dumps(metrics))
+    assert cli("report", str(folder)).returncode == 0
+    assert "(1 finished, 0 failed, 1 interrupted)" in (folder / "summary.md").read_text().splitlines()[0]

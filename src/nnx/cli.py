@@ -159,7 +159,7 @@ def cmd_run(args: list[str]) -> int:
 
 def cmd_report(args: list[str]) -> int:
     from nnx.report.readme import update_readme
-    from nnx.report.run_report import build_run_report
+    from nnx.report.run_report import build_run_report, is_killed_run
     from nnx.report.summary import job_dirs
     from nnx.sweeps import write_sweep_summary
 
@@ -172,7 +172,9 @@ def cmd_report(args: list[str]) -> int:
     if len(paths) != 1 or unknown:
         raise NnxError(f"{f'unknown option {unknown[0]}' if unknown else 'give one run or sweep folder'}\n{USAGE}")
     path = Path(paths[0])
-    if (path / "metrics.json").is_file():
+    if not path.is_dir():
+        raise NnxError(f"{path}: no such folder", fix="pass a run folder or a sweep folder under outputs/")
+    if (path / "metrics.json").is_file() or is_killed_run(path):
         out = build_run_report(path)
     elif path.is_dir() and job_dirs(path):
         out = write_sweep_summary(path)

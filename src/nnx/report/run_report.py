@@ -16,6 +16,9 @@ BOOKKEEPING = ("experiment", "status", "error", "duration_s", "device", "seed", 
 
 def read_metrics(run_dir: Path) -> dict:
     path = run_dir / "metrics.json"
+    if not path.is_file() and is_killed_run(run_dir):  # killed before its end (SIGKILL, power): what it left
+        return {"status": "killed", "error": "the run ended without writing metrics.json; its history and "
+                                             "checkpoints are as it left them (continue with trainer.resume)"}
     if not path.is_file():
         raise NnxError(f"{run_dir} has no metrics.json", fix="pass a run folder written by `nnx run`")
     try:
@@ -25,6 +28,11 @@ def read_metrics(run_dir: Path) -> dict:
     if not isinstance(metrics, dict):
         raise NnxError(f"{path} holds {json.dumps(metrics)[:40]}, not the JSON object `nnx run` writes")
     return metrics
+
+
+def is_killed_run(run_dir: Path) -> bool:
+    """A run folder Hydra started (its .hydra/config.yaml) that wrote no metrics.json."""
+    return (run_dir / ".hydra" / "config.yaml").is_file() and not (run_dir / "metrics.json").is_file()
 
 
 def read_yaml(path: Path, kind: type):

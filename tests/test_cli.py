@@ -182,3 +182,10 @@ def test_hydra_flags_after_the_overrides_of_an_experiment_with_groups(cli):
     result = cli("run", "experiment=cifar_cnn_sweep", "variant=tanh", "--cfg", "job")
     assert result.returncode == 0, result.stderr
     assert "activation: tanh" in result.stdout and "variant: tanh" in result.stdout
+
+
+def test_version_is_the_installed_one(cli):
+    from importlib.metadata import version
+
+    result = cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"nnx {version('nnx')}"

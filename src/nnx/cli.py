@@ -18,7 +18,8 @@ USAGE = """usage: nnx run experiment=NAME [Hydra overrides...]    run one experi
        nnx data [NAME...] [--from DIR] [--copy]      put data sets in data/: link (or copy) a local copy, or
                                                      download them (mnist, fashion_mnist, cifar10, cats_vs_dogs)
        nnx report PATH [--readme [--force]]          rebuild report.md (run) or summary.md (sweep); --readme also
-                                                     puts the results in experiments/<name>/README.md"""
+                                                     puts the results in experiments/<name>/README.md
+       nnx --version                                 the installed nnx's version"""
 
 REPORT_FLAGS = ("--readme", "--force")
 
@@ -217,6 +218,11 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE, file=sys.stdout if argv else sys.stderr)
         sys.exit(0 if argv else 2)
+    if argv[0] in ("--version", "-V", "version"):
+        from importlib.metadata import version
+
+        print(f"nnx {version('nnx')}")
+        sys.exit(0)
     command, rest = argv[0], argv[1:]
     commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data}
     try:

@@ -82,7 +82,7 @@ def test_bad_inputs_give_one_clear_message(cli):
 def test_an_output_folder_that_cannot_be_made_and_a_bare_nnx_exit_2(cli, tmp_path):
     (tmp_path / "a_file").write_text("")
     result = cli("run", MCP, env={"NNX_OUTPUT_DIR": str(tmp_path / "a_file" / "outputs")})
-    assert result.returncode == 2 and "cannot be made (Not a directory" in result.stderr
+    assert result.returncode == 2 and "cannot be written (Not a directory" in result.stderr
     assert "Traceback" not in result.stderr
     elsewhere = tmp_path / "nothing_here"
     printed = cli("run", MCP, "--cfg", "job", env={"NNX_OUTPUT_DIR": str(elsewhere / "outputs")})

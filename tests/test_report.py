@@ -26,8 +26,8 @@ def test_summary_with_seed_means_and_a_killed_job(tmp_path):
         fake_job(tmp_path, i, [f"seed={seed}"], {"status": "ok", "duration_s": 1.0, "acc": acc})
     fake_job(tmp_path, 3, ["seed=3"], None)  # killed before metrics.json
     summary = write_summary(tmp_path).read_text()
-    assert "sweep of 4 jobs (3 finished, 1 failed)" in summary
-    assert "| 3 | 3 | missing |" in summary
+    assert "sweep of 4 jobs (3 finished, 0 failed, 1 killed)" in summary
+    assert "| 3 | 3 | killed |" in summary
     assert "## Mean over seeds" in summary and "| 3 | 0.9 | 0.1 |" in summary  # sample std
     assert (tmp_path / "comparison.png").is_file() and "| acc | 0.5 |" in summary
 
@@ -37,7 +37,7 @@ def test_summary_counts_the_jobs_a_killed_sweep_never_started(tmp_path):
                    tmp_path / "multirun.yaml")
     fake_job(tmp_path, 0, ["experiment=demo", "seed=0"], {"status": "ok", "acc": 0.8})
     fake_job(tmp_path, 1, ["experiment=demo", "seed=1"], None)  # killed while it ran; job 2 never started
-    assert "sweep of 3 jobs (1 finished, 1 failed, 1 not run)" in write_summary(tmp_path).read_text()
+    assert "sweep of 3 jobs (1 finished, 0 failed, 1 killed, 1 not run)" in write_summary(tmp_path).read_text()
 
 
 def test_summary_shows_a_swept_device_and_no_stale_comparison(tmp_path):

@@ -43,10 +43,14 @@ def cmd_list(args: list[str]) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    found = experiments()
+    if not found:
+        raise NnxError(f"no experiment configs under {conf_dir() / 'experiment'}",
+                       fix="reinstall nnx (its configs ship inside the package), or unset NNX_CONF_DIR")
     table = Table(title="nnx experiments", show_lines=False)
     for column in ("experiment", "description", "data"):
         table.add_column(column, overflow="fold")
-    for name, info in experiments().items():
+    for name, info in found.items():
         table.add_row(name, info["description"], info["source"])
     Console().print(table)
     return 0

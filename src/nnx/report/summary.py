@@ -227,8 +227,9 @@ def write_summary(sweep_dir: Path) -> Path:
     failed = [row for row in rows if row.get("status") not in ("ok", "diverged")]
     stopped = [row for row in failed if row.get("status") in ("interrupted", "killed")]  # did not fail: were stopped
     not_run = max(0, (planned_jobs(sweep_dir) or 0) - len(rows))  # killed before they started
-    counts = (f"{len(rows) - len(failed)} finished, {len(failed) - len(stopped)} failed"
-              + (f", {len(stopped)} interrupted" if stopped else "") + (f", {not_run} not run" if not_run else ""))
+    counts = f"{len(rows) - len(failed)} finished, {len(failed) - len(stopped)} failed" + "".join(
+        f", {n} {status}" for status in ("interrupted", "killed")
+        if (n := sum(row.get("status") == status for row in stopped))) + (f", {not_run} not run" if not_run else "")
     lines = [f"# {name}: sweep of {len(rows) + not_run} jobs ({counts})", ""]
     shown_rows, shown_metrics = collapse_groups(rows, metrics)
     shown = ["job", *override_keys, "status", "duration_s", *shown_metrics] + (["error"] if failed else [])

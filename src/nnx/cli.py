@@ -105,6 +105,20 @@ def check_experiment_arg(args: list[str]) -> None:
         raise with_names(f"unknown experiment {', '.join(map(repr, unknown))}")
 
 
+def completion_line() -> None:
+    """Hydra completes COMP_LINE as `APP overrides...`: drop our `run` word, and let the chosen experiment's own
+    groups (e.g. `variant=`) join the search path, as they do for a run."""
+    line = os.environ.get("COMP_LINE")
+    if line is None:
+        return  # installing the completion script
+    words = line.split(" ")  # the last word is the one being completed ("" after a space)
+    words = [word for i, word in enumerate(words) if not (i == 1 and word == "run")]
+    done = [word for word in words[1:-1] if word]
+    if chosen_experiment(done):
+        done = experiment_groups(done)
+    os.environ["COMP_LINE"] = " ".join([words[0], *done, words[-1]])
+
+
 def cmd_run(args: list[str]) -> int:
     from nnx import sweeps
 
@@ -143,8 +157,11 @@ def cmd_run(args: list[str]) -> int:
             console.error(str(err), run_dir)
             sys.exit(2)
 
+    completing = any(arg in ("-sc", "--shell-completion") or arg.startswith("--shell-completion=") for arg in args)
+    if completing:
+        completion_line()
     args = experiment_groups(args)
-    sys.argv = ["nnx run", *args]
+    sys.argv = ["nnx" if completing else "nnx run", *args]
     if resumed:
         sweeps.prepare_resume(resumed, args)
         os.environ[sweeps.RESUME_ENV] = str(resumed)  # inherited by joblib / submitit workers
@@ -228,6 +245,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"nnx {version('nnx')}")
         sys.exit(0)
     command, rest = argv[0], argv[1:]
+    if command in ("-sc", "--shell-completion") or command.startswith("--shell-completion="):
+        command, rest = "run", argv  # `eval "$(nnx -sc install=bash)"`, and the installed function's queries
     commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data}
     try:
         if command not in commands:

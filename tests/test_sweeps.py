@@ -199,6 +199,7 @@ def test_a_misspelt_optuna_metric_stops_the_search_at_its_first_trial(cli):
     assert "use one of:" in result.stderr and "Traceback" not in result.stderr
     (sweep,) = cli.sweep_dirs("mcp_seven_segment")
     assert [p.name for p in sweep.iterdir() if p.is_dir()] == ["0"]  # the first trial's folder, kept
+    assert "| 0 |" in (sweep / "summary.md").read_text()  # and summarised
 
 
 def test_a_killed_sweep_resumes_and_runs_only_the_rest(cli):

@@ -30,12 +30,12 @@ class SweepSummary(Callback):
         from hydra.types import RunMode
 
         if HydraConfig.get().mode == RunMode.MULTIRUN:
-            self._write(Path(config.hydra.sweep.dir), final=False)
+            self.write(Path(config.hydra.sweep.dir), final=False)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        self._write(Path(config.hydra.sweep.dir), final=True)
+        self.write(Path(config.hydra.sweep.dir), final=True)
 
-    def _write(self, sweep_dir: Path, final: bool) -> None:
+    def write(self, sweep_dir: Path, final: bool) -> None:
         from nnx.report.summary import collect
         from nnx.sweeps import write_sweep_summary
 
@@ -55,4 +55,4 @@ class SweepSummary(Callback):
 def write_summary_after_interrupt() -> None:
     """The running sweep's summary as Ctrl-C left it (parallel workers may each have written an older one)."""
     if SWEEP_DIR:
-        SweepSummary()._write(SWEEP_DIR[0], final=False)
+        SweepSummary().write(SWEEP_DIR[0], final=False)

@@ -154,6 +154,7 @@ def cmd_run(args: list[str]) -> int:
         try:  # an Optuna sweeper optimises what the task returns; the other launchers and sweepers ignore it
             return sweeps.objective(run_dir, cfg.optimize_metric)
         except NnxError as err:  # a misspelt metric: stop at the first trial, not after every one has run
+            callbacks.SweepSummary().write(run_dir.parent, final=False)  # the trial that ran is listed
             console.error(str(err), run_dir)
             sys.exit(2)
 

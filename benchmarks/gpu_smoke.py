@@ -25,7 +25,8 @@ DEVICE = os.environ.get("NNX_SMOKE_DEVICE", "cuda")
 
 def commands(fashion: str, images: str) -> dict[str, tuple[list[str], bool]]:
     """label -> (CLI arguments, smoke config or not)."""
-    cifar_variants = sorted(p.stem for p in (ROOT / "src/nnx/conf/experiment_groups/cifar_cnn_sweep/variant").glob("*.yaml"))
+    variants = ROOT / "src/nnx/conf/experiment_groups/cifar_cnn_sweep/variant"
+    cifar_variants = sorted(p.stem for p in variants.glob("*.yaml"))
     fashion_data = ["data=fashion_mnist", f"data.root={fashion}"]
     sweeps = {  # real data, 3,000 images, 2 epochs: enough full batches for a graph to be captured and replayed
         "fashion_overfit": ["-m", "experiment=fashion_overfit", "variant=glob(*)", f"data.root={fashion}"],

@@ -12,7 +12,8 @@ EXP = "experiment=dac_mnist"
 METHODS = ("kmeans_raw", "pca_kmeans", "ae_kmeans", "dac_kmeans")
 FIGURES = ("pixel_importance", "reconstructions", "codes_3d", "ari", "loss_curve")
 TIMING = {"duration_s", "git_commit"}
-DEFAULT_STANDARDIZE = yaml.safe_load((ROOT / "src/nnx/conf/experiment/dac_mnist.yaml").read_text())["dac"]["standardize"]
+DAC_YAML = ROOT / "src/nnx/conf/experiment/dac_mnist.yaml"
+DEFAULT_STANDARDIZE = yaml.safe_load(DAC_YAML.read_text())["dac"]["standardize"]
 
 
 @pytest.fixture(scope="module")

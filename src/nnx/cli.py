@@ -19,6 +19,8 @@ USAGE = """usage: nnx run experiment=NAME [Hydra overrides...]    run one experi
                                                      download them (mnist, fashion_mnist, cifar10, cats_vs_dogs)
        nnx report PATH [--readme [--force]]          rebuild report.md (run) or summary.md (sweep); --readme also
                                                      puts the results in experiments/<name>/README.md
+       nnx eval RUN [--last] [data overrides]        score a run's best (or last) checkpoint again, on its test
+                                                     split or on other data (e.g. data=fashion_mnist)
        nnx --version                                 the installed nnx's version"""
 
 REPORT_FLAGS = ("--readme", "--force")
@@ -235,6 +237,23 @@ def cmd_data(args: list[str]) -> int:
     return 0
 
 
+def cmd_eval(args: list[str]) -> int:
+    from nnx.evaluation import evaluate_run
+
+    if any(arg in ("-h", "--help") for arg in args):
+        print(USAGE)
+        return 0
+    paths = [arg for arg in args if not arg.startswith("-") and "=" not in arg]
+    unknown = [arg for arg in args if arg.startswith("-") and arg != "--last"]
+    if len(paths) != 1 or unknown:
+        raise NnxError(f"{f'unknown option {unknown[0]}' if unknown else 'give one run folder'}\n{USAGE}")
+    if not Path(paths[0]).is_dir():
+        raise NnxError(f"{paths[0]}: no such folder", fix="pass a run folder, outputs/<experiment>/<stamp>")
+    out = evaluate_run(Path(paths[0]), [arg for arg in args if "=" in arg], "last" if "--last" in args else "best")
+    print(f"wrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -248,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     command, rest = argv[0], argv[1:]
     if command in ("-sc", "--shell-completion") or command.startswith("--shell-completion="):
         command, rest = "run", argv  # `eval "$(nnx -sc install=bash)"`, and the installed function's queries
-    commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data}
+    commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data, "eval": cmd_eval}
     try:
         if command not in commands:
             raise NnxError(f"unknown command {command!r}\n{USAGE}")

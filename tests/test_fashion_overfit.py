@@ -163,7 +163,7 @@ def test_early_stopping_may_watch_a_validation_split_but_never_the_test_set(cli,
     result = cli("run", EXP, "smoke=true", "data.val_fraction=0.2", "trainer.early_stopping.monitor=val_loss",
                  "trainer.early_stopping.patience=1", f"data.root={tmp_path / 'fashion'}")
     assert result.returncode == 0, result.stderr
-    result = cli("run", EXP, "smoke=true", "trainer.early_stopping.monitor=test_loss", f"data.root={tmp_path / 'fashion'}",
-                 "trainer.early_stopping.patience=1")
+    result = cli("run", EXP, "smoke=true", "trainer.early_stopping.monitor=test_loss",
+                 "trainer.early_stopping.patience=1", f"data.root={tmp_path / 'fashion'}")
     assert result.returncode == 2 and "the test split never chooses a model" in result.stderr
     assert "Traceback" not in result.stderr

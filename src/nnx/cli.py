@@ -182,23 +182,25 @@ def cmd_run(args: list[str]) -> int:
     return 0
 
 
+def one_folder(args: list[str], known: tuple[str, ...], what: str) -> tuple[Path, list[str]]:
+    """The one folder a command takes, and its flags; NnxError for anything else or a folder that is not there."""
+    paths = [arg for arg in args if not arg.startswith("-")]
+    flags = [arg for arg in args if arg.startswith("-")]
+    unknown = [flag for flag in flags if flag not in known]
+    if len(paths) != 1 or unknown:
+        raise NnxError(f"{f'unknown option {unknown[0]}' if unknown else f'give one {what}'}\n{USAGE}")
+    if not Path(paths[0]).is_dir():
+        raise NnxError(f"{paths[0]}: no such folder", fix=f"pass a {what} under outputs/")
+    return Path(paths[0]), flags
+
+
 def cmd_report(args: list[str]) -> int:
     from nnx.report.readme import update_readme
     from nnx.report.run_report import build_run_report, is_killed_run
     from nnx.report.summary import job_dirs
     from nnx.sweeps import write_sweep_summary
 
-    if any(arg in ("-h", "--help") for arg in args):
-        print(USAGE)
-        return 0
-    paths = [arg for arg in args if not arg.startswith("-")]
-    flags = [arg for arg in args if arg.startswith("-")]
-    unknown = [flag for flag in flags if flag not in REPORT_FLAGS]
-    if len(paths) != 1 or unknown:
-        raise NnxError(f"{f'unknown option {unknown[0]}' if unknown else 'give one run or sweep folder'}\n{USAGE}")
-    path = Path(paths[0])
-    if not path.is_dir():
-        raise NnxError(f"{path}: no such folder", fix="pass a run folder or a sweep folder under outputs/")
+    path, flags = one_folder(args, REPORT_FLAGS, "run or sweep folder")
     if (path / "metrics.json").is_file() or is_killed_run(path):
         out = build_run_report(path)
     elif path.is_dir() and job_dirs(path):
@@ -214,9 +216,6 @@ def cmd_report(args: list[str]) -> int:
 def cmd_data(args: list[str]) -> int:
     from nnx.data.prepare import prepare
 
-    if any(arg in ("-h", "--help") for arg in args):
-        print(USAGE)
-        return 0
     origin, how, names, rest = None, "link", [], list(args)
     while rest:
         arg = rest.pop(0)
@@ -240,16 +239,8 @@ def cmd_data(args: list[str]) -> int:
 def cmd_eval(args: list[str]) -> int:
     from nnx.evaluation import evaluate_run
 
-    if any(arg in ("-h", "--help") for arg in args):
-        print(USAGE)
-        return 0
-    paths = [arg for arg in args if not arg.startswith("-") and "=" not in arg]
-    unknown = [arg for arg in args if arg.startswith("-") and arg != "--last"]
-    if len(paths) != 1 or unknown:
-        raise NnxError(f"{f'unknown option {unknown[0]}' if unknown else 'give one run folder'}\n{USAGE}")
-    if not Path(paths[0]).is_dir():
-        raise NnxError(f"{paths[0]}: no such folder", fix="pass a run folder, outputs/<experiment>/<stamp>")
-    out = evaluate_run(Path(paths[0]), [arg for arg in args if "=" in arg], "last" if "--last" in args else "best")
+    path, flags = one_folder([arg for arg in args if "=" not in arg], ("--last",), "run folder")
+    out = evaluate_run(path, [arg for arg in args if "=" in arg], "last" if "--last" in flags else "best")
     print(f"wrote {out}")
     return 0
 
@@ -267,6 +258,9 @@ def main(argv: list[str] | None = None) -> None:
     command, rest = argv[0], argv[1:]
     if command in ("-sc", "--shell-completion") or command.startswith("--shell-completion="):
         command, rest = "run", argv  # `eval "$(nnx -sc install=bash)"`, and the installed function's queries
+    if command in ("report", "data", "eval") and any(arg in ("-h", "--help") for arg in rest):
+        print(USAGE)
+        sys.exit(0)
     commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data, "eval": cmd_eval}
     try:
         if command not in commands:

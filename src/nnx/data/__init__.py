@@ -21,8 +21,9 @@ from __future__ import annotations
 import inspect
 
 from nnx.data import sources, tabular  # noqa: F401  (register the image and the tabular data sets)
-from nnx.data.bundle import DataBundle, LoaderSplit, TensorSplit, arrays_bundle
+from nnx.data.bundle import DataBundle, LoaderSplit, TensorSplit
 from nnx.data.config import DataConfig
+from nnx.data.tabular import arrays_bundle
 from nnx.registry import DATASETS
 
 __all__ = ["DataBundle", "DataConfig", "LoaderSplit", "TensorSplit", "load"]

@@ -294,14 +294,3 @@ def decode_files(name: str, pairs: list[tuple[str, int]], size: tuple[int, int],
     files = [Path(path) for path, _ in pairs]
     data = cached(options.cache_dir, name, f"files{size}{[y for _, y in pairs]}", files, decode)
     return TensorSplit(data["x"].to(device), data["y"].to(device))
-
-
-def arrays_bundle(name: str, data, device: str, seed: int) -> DataBundle:
-    """A DataBundle over in-memory features (`x_train`, `y_train`, `x_test`, `y_test`, `class_names`): tabular sets."""
-    def split(x, y) -> TensorSplit:
-        return TensorSplit(torch.as_tensor(x, dtype=torch.float32, device=device),
-                           torch.as_tensor(y, dtype=torch.int64, device=device))
-
-    options = DataConfig(normalize="none")  # the tabular readers standardize already
-    return DataBundle(split(data.x_train, data.y_train), None, split(data.x_test, data.y_test),
-                      list(data.class_names), tuple(data.x_train.shape[1:]), device, seed, options, name)

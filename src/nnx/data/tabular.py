@@ -82,3 +82,19 @@ def moons(n_samples: int, noise: float, test_fraction: float, seed: int = 0) -> 
         raise NnxError(f"data.n_samples={n_samples}, data.noise={noise}: need n_samples >= 10 and noise >= 0")
     x, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
     return split_and_standardize(x, y, test_fraction, seed, ["x1", "x2"], ["moon 0", "moon 1"])
+
+
+def arrays_bundle(name: str, data, device: str, seed: int):
+    """A DataBundle over in-memory features (`x_train`, `y_train`, `x_test`, `y_test`, `class_names`): tabular sets."""
+    import torch
+
+    from nnx.data.bundle import DataBundle, TensorSplit
+    from nnx.data.config import DataConfig
+
+    def split(x, y):
+        return TensorSplit(torch.as_tensor(x, dtype=torch.float32, device=device),
+                           torch.as_tensor(y, dtype=torch.int64, device=device))
+
+    options = DataConfig(normalize="none")  # the tabular readers standardize already
+    return DataBundle(split(data.x_train, data.y_train), None, split(data.x_test, data.y_test),
+                      list(data.class_names), tuple(data.x_train.shape[1:]), device, seed, options, name)

@@ -78,6 +78,12 @@ def test_resume_args_rebuild_the_earlier_command(tmp_path):
     args, sweep_dir = sweeps.resume_args([f"+resume_sweep={tmp_path}", "seed=0,1,2,3", "hydra/launcher=basic"])
     assert sweep_dir == tmp_path.resolve()
     assert args == ["-m", MCP, "seed=0,1,2,3", "hydra/launcher=basic", f"hydra.sweep.dir={tmp_path.resolve()}"]
+    saved["hydra"]["overrides"]["hydra"] += ["hydra/launcher=slurm", "hydra.launcher.gpus_per_node=2"]
+    OmegaConf.save(saved, tmp_path / "multirun.yaml")
+    args, _ = sweeps.resume_args([f"resume_sweep={tmp_path}", "hydra/launcher=basic"])  # another launcher: SLURM's
+    assert not any(arg.startswith("hydra.launcher.") for arg in args)                   # settings stay behind
+    args, _ = sweeps.resume_args([f"resume_sweep={tmp_path}"])
+    assert "hydra.launcher.gpus_per_node=2" in args
     assert sweeps.resume_args([MCP, "seed=1"]) == ([MCP, "seed=1"], None)
     with pytest.raises(NnxError, match="not a sweep folder"):
         sweeps.resume_args([f"resume_sweep={tmp_path / 'nope'}"])
@@ -282,3 +288,9 @@ def test_a_narrowed_resume_sets_the_other_jobs_aside(cli):
     assert sorted(p.name for p in (sweep_dir / "earlier").iterdir()) == ["1", "3"]  # moved aside, not deleted
     assert [(r["model"], r["status"]) for r in read_rows(sweep_dir)] == [("mcp_single", "ok"), ("mcp_two_layer", "ok")]
     assert "sweep of 2 jobs (2 finished, 0 failed)" in (sweep_dir / "summary.md").read_text()
+
+
+def test_the_cpu_slurm_preset_asks_for_no_gpu(compose):
+    cfg = compose(MCP, "hydra/launcher=slurm_cpu", hydra=True)
+    assert cfg.hydra.launcher.gpus_per_node == 0 and cfg.hydra.launcher.cpus_per_task == 8
+    assert "SlurmLauncher" in cfg.hydra.launcher._target_

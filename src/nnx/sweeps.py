@@ -145,8 +145,10 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
     typed = [arg for arg in args if not RESUME_ARG.fullmatch(arg) and arg not in ("-m", "--multirun")]
     replaced = {override_key(arg) for arg in typed}
     derived = ("hydra.mode", "hydra.sweep.dir", "hydra.searchpath")  # the CLI adds the search path again
+    switched = "hydra/launcher" in replaced  # the earlier launcher's own settings do not fit another launcher
     kept = [o for o in (*earlier.overrides.hydra, *earlier.overrides.task)
-            if override_key(o) not in replaced and override_key(o) not in derived]
+            if override_key(o) not in replaced and override_key(o) not in derived
+            and not (switched and override_key(o).startswith("hydra.launcher."))]
     return ["-m", *kept, *typed, f"hydra.sweep.dir={sweep_dir}"], sweep_dir
 
 

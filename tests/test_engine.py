@@ -9,7 +9,7 @@ import torch
 
 from nnx.data import load
 from nnx.data.bundle import TensorSplit
-from nnx.engine import build_optimizer, build_scheduler, evaluate, fit, scoring_step, supervised_step, trainer_config
+from nnx.engine import evaluate, fit, scoring_step, supervised_step, trainer_config
 from nnx.engine.config import EarlyStoppingConfig
 from nnx.engine.fit import EarlyStopping, run_epoch
 from nnx.errors import NnxError
@@ -261,48 +261,3 @@ def test_gradient_clipping_bounds_each_update(tmp_path):
         {"name": "sgd", "lr": 1.0}, Run(tmp_path))
     moved = torch.cat([(p.detach() - b).flatten() for p, b in zip(model.parameters(), before)]).norm()
     assert 0 < moved <= 22 * 1e-6 * 1.0001  # 22 steps, each at most lr * 1e-6 long
-
-
-@pytest.mark.parametrize("name, kind, expected", [
-    ("sgd", torch.optim.SGD, {"momentum": 0.0, "nesterov": False}),
-    ("momentum", torch.optim.SGD, {"momentum": 0.9, "nesterov": False}),
-    ("nesterov", torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
-    ("rmsprop", torch.optim.RMSprop, {"alpha": 0.99}),
-    ("adam", torch.optim.Adam, {"betas": (0.9, 0.999)}),
-    ("adamw", torch.optim.AdamW, {"weight_decay": 0.01}),
-])
-def test_optimizers_from_their_config_files(compose, name, kind, expected):
-    cfg = compose(f"optim={name}")
-    optimizer = build_optimizer(cfg.optim, torch.nn.Linear(3, 2).parameters())
-    assert type(optimizer) is kind
-    assert expected.items() <= optimizer.param_groups[0].items()
-
-
-def test_config_files_compose_and_validate(compose):
-    from nnx.registry import DATASETS
-
-    cfg = compose("data=fashion_mnist", "optim=adam", "trainer=default", "model=mlp")
-    assert trainer_config(cfg.trainer).early_stopping.patience is None
-    assert MODELS.validate(cfg.model)["hidden"] == [128, 128]
-    for name in ("mnist", "fashion_mnist", "cifar10", "digits", "cats_vs_dogs", "oxford_pets_binary"):
-        assert DATASETS.validate(compose(f"data={name}").data)["batch_size"] == 64
-
-
-def test_schedulers_and_bad_optimizer_configs():
-    params = list(torch.nn.Linear(2, 2).parameters())
-    optimizer = build_optimizer({"name": "sgd", "lr": 1.0}, params)
-    scheduler = build_scheduler({"name": "sgd", "scheduler": {"name": "step", "step_size": 2, "gamma": 0.5}},
-                                optimizer, epochs=10)
-    lrs = []
-    for _ in range(5):
-        lrs.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
-    assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25]
-    assert build_scheduler({"name": "adam"}, optimizer, epochs=3) is None
-    with pytest.raises(NnxError, match="optimizer.*learning_rate"):
-        build_optimizer({"name": "adam", "learning_rate": 0.1}, params)
-    with pytest.raises(NnxError, match="unknown optimizer 'adagrad'"):
-        build_optimizer({"name": "adagrad"}, params)
-    with pytest.raises(NnxError, match="trainer.epoch"):
-        trainer_config({"epoch": 3})

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from nnx.errors import NnxError
-from nnx.outputs import check_output_dir
+from nnx.outputs import HYDRA_INFO_FLAGS, check_output_dir
 from nnx.overrides import override_key
 from nnx.paths import conf_dir
 
@@ -25,7 +25,6 @@ USAGE = """usage: nnx run experiment=NAME [Hydra overrides...]    run one experi
 
 REPORT_FLAGS = ("--readme", "--force")
 
-HYDRA_INFO_FLAGS = ("-h", "--help", "--hydra-help", "-i", "--info", "-sc", "--shell-completion", "--version")
 
 
 def experiments() -> dict[str, dict]:

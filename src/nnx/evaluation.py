@@ -13,10 +13,10 @@ model's confusion matrix and scikit-learn's per-class precision / recall / F1 re
 from __future__ import annotations
 
 import datetime
-import json
 from pathlib import Path
 
 from nnx.errors import NnxError
+from nnx.fileio import write_json_atomic
 
 # The config key that describes each saved model, by checkpoint name ("" is a run's single model).
 MODEL_KEYS = {"": "model", "teacher": "teacher", "student": "student", "kd": "student"}
@@ -113,6 +113,5 @@ def evaluate_run(run_dir: Path, overrides: list[str], which: str = "best") -> Pa
                   [{"class": c, **row} for c, row in report.items() if isinstance(row, dict)],
                   title=f"{name or cfg.name}: precision, recall, F1 per class (scikit-learn)")
     run.metric("checkpoint", which)
-    (out / "metrics.json").write_text(json.dumps({"experiment": cfg.name, "run": str(run_dir), **run.metrics},
-                                                 indent=2) + "\n")
+    write_json_atomic(out / "metrics.json", {"experiment": cfg.name, "run": str(run_dir), **run.metrics})
     return out

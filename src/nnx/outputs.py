@@ -14,7 +14,8 @@ from pathlib import Path
 from nnx.errors import NnxError
 from nnx.overrides import override_key
 
-INFO_FLAGS = ("-h", "--help", "--hydra-help", "-i", "--info", "-sc", "--shell-completion", "--version", "-c", "--cfg")
+HYDRA_INFO_FLAGS = ("-h", "--help", "--hydra-help", "-i", "--info", "-sc", "--shell-completion", "--version")
+INFO_FLAGS = (*HYDRA_INFO_FLAGS, "-c", "--cfg")  # Hydra prints and writes nothing
 
 
 def typed(args: list[str], key: str) -> str | None:

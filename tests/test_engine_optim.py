@@ -1,0 +1,54 @@
+"""Optimizers and schedules from their config files, and the engine's config groups composed and validated."""
+
+import pytest
+import torch
+
+from nnx.engine import build_optimizer, build_scheduler, trainer_config
+from nnx.errors import NnxError
+from nnx.models import mlp  # noqa: F401  (registers mlp)
+from nnx.registry import MODELS
+
+
+@pytest.mark.parametrize("name, kind, expected", [
+    ("sgd", torch.optim.SGD, {"momentum": 0.0, "nesterov": False}),
+    ("momentum", torch.optim.SGD, {"momentum": 0.9, "nesterov": False}),
+    ("nesterov", torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
+    ("rmsprop", torch.optim.RMSprop, {"alpha": 0.99}),
+    ("adam", torch.optim.Adam, {"betas": (0.9, 0.999)}),
+    ("adamw", torch.optim.AdamW, {"weight_decay": 0.01}),
+])
+def test_optimizers_from_their_config_files(compose, name, kind, expected):
+    cfg = compose(f"optim={name}")
+    optimizer = build_optimizer(cfg.optim, torch.nn.Linear(3, 2).parameters())
+    assert type(optimizer) is kind
+    assert expected.items() <= optimizer.param_groups[0].items()
+
+
+def test_config_files_compose_and_validate(compose):
+    from nnx.registry import DATASETS
+
+    cfg = compose("data=fashion_mnist", "optim=adam", "trainer=default", "model=mlp")
+    assert trainer_config(cfg.trainer).early_stopping.patience is None
+    assert MODELS.validate(cfg.model)["hidden"] == [128, 128]
+    for name in ("mnist", "fashion_mnist", "cifar10", "digits", "cats_vs_dogs", "oxford_pets_binary"):
+        assert DATASETS.validate(compose(f"data={name}").data)["batch_size"] == 64
+
+
+def test_schedulers_and_bad_optimizer_configs():
+    params = list(torch.nn.Linear(2, 2).parameters())
+    optimizer = build_optimizer({"name": "sgd", "lr": 1.0}, params)
+    scheduler = build_scheduler({"name": "sgd", "scheduler": {"name": "step", "step_size": 2, "gamma": 0.5}},
+                                optimizer, epochs=10)
+    lrs = []
+    for _ in range(5):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25]
+    assert build_scheduler({"name": "adam"}, optimizer, epochs=3) is None
+    with pytest.raises(NnxError, match="optimizer.*learning_rate"):
+        build_optimizer({"name": "adam", "learning_rate": 0.1}, params)
+    with pytest.raises(NnxError, match="unknown optimizer 'adagrad'"):
+        build_optimizer({"name": "adagrad"}, params)
+    with pytest.raises(NnxError, match="trainer.epoch"):
+        trainer_config({"epoch": 3})

@@ -16,13 +16,13 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from nnx.data.sources import CIFAR_BATCHES, FASHION_MNIST_SYSTEM_COPY, IDX_FILES
+from nnx.data.sources import CIFAR_BATCHES, FASHION_MNIST_SYSTEM_COPY, find_idx
 from nnx.errors import NnxError
 from nnx.paths import data_home
 
 
 def has_idx(folder: Path) -> bool:
-    return all((folder / f).is_file() or (folder / f"{f}.gz").is_file() for f in IDX_FILES)
+    return find_idx([folder]) is not None
 
 
 def has_tree(folder: Path, *splits: str) -> bool:

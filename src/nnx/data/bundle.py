@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -22,7 +21,7 @@ import torch
 from nnx.data.augment import build_augment
 from nnx.data.cache import cached
 from nnx.data.config import LOADER_CHOICES, NORMALIZE_CHOICES, DataConfig
-from nnx.data.formats import image_size_of, read_image
+from nnx.data.formats import image_size_of, read_image, read_images
 from nnx.errors import NnxError
 
 log = logging.getLogger("nnx")
@@ -287,8 +286,7 @@ def file_splits(name: str, source, parts: dict, options: DataConfig, device: str
 def decode_files(name: str, pairs: list[tuple[str, int]], size: tuple[int, int], options: DataConfig,
                  device: str) -> TensorSplit:
     def decode() -> dict:
-        with ThreadPoolExecutor(max_workers=4) as pool:  # PIL releases the GIL while decoding
-            images = list(pool.map(lambda pair: read_image(pair[0], size), pairs))
+        images = read_images([path for path, _ in pairs], size)
         return {"x": torch.from_numpy(np.stack(images)), "y": torch.tensor([y for _, y in pairs])}
 
     files = [Path(path) for path, _ in pairs]

@@ -18,7 +18,7 @@ import numpy as np
 
 from nnx.data.cache import cached
 from nnx.data.config import DataConfig
-from nnx.data.formats import corrupt, read_cifar_batch, read_cifar_meta, read_idx, read_image
+from nnx.data.formats import corrupt, read_cifar_batch, read_cifar_meta, read_idx, read_images
 from nnx.errors import NnxError
 from nnx.paths import checkout_dir
 from nnx.registry import DATASETS
@@ -203,8 +203,6 @@ def cifar10(options: DataConfig) -> Arrays:
 def folder_arrays(name: str, root: Path, test: str, cache_dir: str | None = None) -> Arrays:
     """An ImageFolder tree of small images (root/train/<class>/, root/<test>/<class>/), all of one size, decoded
     once in threads and cached: from then on it loads like the pickles."""
-    from concurrent.futures import ThreadPoolExecutor
-
     train, classes = image_folder(root / "train")
     test_items, test_classes = image_folder(root / test)
     if test_classes != classes:
@@ -212,8 +210,7 @@ def folder_arrays(name: str, root: Path, test: str, cache_dir: str | None = None
 
     def decode() -> dict:
         def stack(items):
-            with ThreadPoolExecutor(max_workers=4) as pool:  # PIL releases the GIL while decoding
-                images = list(pool.map(lambda item: read_image(item[0], None), items))
+            images = read_images([path for path, _ in items], None)
             if len({image.shape for image in images}) > 1:
                 raise NnxError(f"{root}: the images differ in size", fix="resize them to one size first")
             return tensor(np.stack(images)), torch_labels(items)

@@ -19,11 +19,13 @@ log = logging.getLogger("nnx")
 # Set after a multirun: how many jobs did not finish (read by the CLI to choose its exit code).
 FAILED_JOBS: list[str] = []
 SWEEP_DIR: list[Path] = []  # the running sweep's folder (the CLI rewrites its summary after a Ctrl-C)
+UNFINISHED_JOBS: list[str] = []  # jobs a cluster ended without a result (cancelled, killed): set by the SLURM launcher
 
 
 class SweepSummary(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         SWEEP_DIR[:] = [Path(config.hydra.sweep.dir)]
+        UNFINISHED_JOBS.clear()
 
     def on_job_end(self, config: DictConfig, job_return, **kwargs) -> None:
         from hydra.core.hydra_config import HydraConfig

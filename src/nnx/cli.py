@@ -174,9 +174,12 @@ def cmd_run(args: list[str]) -> int:
         raise
     finally:
         os.environ.pop(sweeps.RESUME_ENV, None)
-    if callbacks.FAILED_JOBS:
-        console.error(f"{len(callbacks.FAILED_JOBS)} sweep job(s) failed: {', '.join(callbacks.FAILED_JOBS)} "
-                      "(see summary.md)")
+    unfinished = [job for job in callbacks.UNFINISHED_JOBS if job not in callbacks.FAILED_JOBS]
+    if callbacks.FAILED_JOBS or unfinished:
+        sweep = callbacks.SWEEP_DIR[0] if callbacks.SWEEP_DIR else "<the sweep folder>"
+        jobs = sorted({*callbacks.FAILED_JOBS, *unfinished}, key=lambda job: (len(job), job))
+        console.error(f"{len(jobs)} sweep job(s) did not finish: {', '.join(jobs)} (see summary.md)\n"
+                      f"  fix: once the cause is fixed, run only those again: nnx run resume_sweep={sweep}")
         return 1
     return 0
 

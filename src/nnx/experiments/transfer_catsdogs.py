@@ -23,8 +23,8 @@ from omegaconf import OmegaConf
 from nnx.engine import OptimConfig, TrainerConfig, build_optimizer, build_scheduler, evaluate, fit, trainer_config
 from nnx.engine.features import feature_bundle
 from nnx.errors import NnxError
-from nnx.models import backbones  # noqa: F401  (registers model=transfer)
-from nnx.models.lite import LITE, check_available, native_image_size
+from nnx.models import backbones  # also registers model=transfer
+from nnx.models.lite import LITE, check_available
 from nnx.registry import EXPERIMENTS, MODELS
 from nnx.report.transfer_figures import misclassified_grid, pca_scatter
 
@@ -69,7 +69,7 @@ def run(cfg, run) -> None:
     if cfg.model.backbone in LITE:  # a missing package is said before any image is decoded
         check_available(cfg.model.backbone, cfg.model.weights, cfg.model.weights_path)
     if cfg.data.image_size is None:  # the size the backbone was trained at
-        cfg.data.image_size = native_image_size(cfg.model.backbone) if cfg.model.backbone in LITE else 224
+        cfg.data.image_size = backbones.input_size(cfg.model.backbone)
     run.metric("image_size", cfg.data.image_size)
     bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
     bundle.val = bundle.test  # val/ is logged each epoch as Keras did (see the module docstring)

@@ -30,7 +30,7 @@ from torch import nn
 
 from nnx.errors import NnxError
 from nnx.models import count_parameters, load_weights
-from nnx.models.lite import LITE, lite_trunk
+from nnx.models.lite import LITE, lite_trunk, native_image_size
 from nnx.registry import MODELS
 
 log = logging.getLogger("nnx")
@@ -177,6 +177,11 @@ def download_weights(name: str, weights: str) -> dict:
                        fix=f"run once on a machine with a network (torchvision caches {chosen.url.rsplit('/', 1)[-1]}"
                            f" in {hub}), or pass model.weights_path=<that .pth state dict>; "
                            "model.backbone=efficientnet_lite0 (or lite1, lite2) needs no network") from None
+
+
+def input_size(backbone: str) -> int:
+    """The image size a backbone's ImageNet weights were trained at (torchvision's classifiers: 224)."""
+    return native_image_size(backbone) if backbone in LITE else 224
 
 
 @MODELS.register("transfer", schema=TransferConfig)

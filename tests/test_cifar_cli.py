@@ -25,6 +25,9 @@ CHANGES = {
     "sgd": {"optim.name": "sgd"}, "batchnorm": {"model.batchnorm_first": True},
     "batch4": {"data.batch_size": 4}, "batch128": {"data.batch_size": 128},
     "mobilenet_v2": {"model.name": "mobilenet_v2", "trainer.epochs": 20},
+    "b_model": {"model.conv_layers": 3, "model.filters": 32, "model.pool_every": 1, "model.batchnorm": True,
+                "optim.lr": 0.001, "data.batch_size": 64, "trainer.epochs": 30,
+                "trainer.early_stopping.monitor": "val_loss", "trainer.early_stopping.patience": 4},
 }
 
 
@@ -115,3 +118,12 @@ def test_absent_cifar_is_one_clear_message(cli, tmp_path):
     assert result.returncode == 2
     assert "cifar" in result.stderr.lower() and str(Path(tmp_path / "nowhere")) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_model_over_max_params_is_refused_before_training(cli, tmp_path):
+    write_cifar(tmp_path, n_per_batch=8, n_test=10)
+    result = cli("run", EXP, "variant=b_model", "smoke=true", f"data.root={tmp_path}", "model.filters=64")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "more than max_params=210,320" in result.stderr
+    (run_dir,) = cli.run_dirs("cifar_cnn_sweep")
+    assert read_metrics(run_dir)["status"] == "failed" and not (run_dir / "history.csv").exists()

@@ -77,6 +77,19 @@ def test_activation_and_dropout_are_the_reports():
     assert len(model.feature_blocks) == 2 and all(isinstance(b[1], nn.ReLU) for b in build(CIFAR).feature_blocks)
 
 
+def test_the_combined_model_doubles_its_filters_after_every_pool_and_normalises_every_conv():
+    model = build(CIFAR, conv_layers=4, filters=16, pool_every=2, batchnorm=True)
+    assert [c.out_channels for c in convs(model)] == [16, 16, 32, 32]
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert [n.num_features for n in norms] == [16, 16, 32, 32]
+    pools = [m for block in model.feature_blocks for m in block if isinstance(m, nn.MaxPool2d)]
+    assert len(pools) == 1  # after conv 2; the last conv is followed by the model's own pool
+    # 32 -> 32 -> 30 -> pool 15 -> 13 -> 11 -> pool 5: the head sees 32 x 5 x 5
+    assert model.head[-1].in_features == 32 * 5 * 5
+    assert build(CIFAR, conv_layers=[8, 8], pool_every=1).head[-1].in_features == 8 * 7 * 7  # 32 -> 16 -> 14 -> 7
+    assert build(CIFAR, conv_layers=3, filters=8).head[-1].in_features == 8 * 14 * 14  # no pool_every: no doubling
+
+
 @pytest.mark.parametrize("options, message", [
     ({"kernel_size": 4}, "must be odd"),
     ({"conv_layers": 0}, "at least 1"),
@@ -84,6 +97,9 @@ def test_activation_and_dropout_are_the_reports():
     ({"conv_layers": "deep"}, "depth or a list"),
     ({"conv_layers": 15}, "leave nothing"),
     ({"dropout": 1.0}, "model.dropout"),
+    ({"pool_every": -1}, "pool_every"),
+    ({"conv_layers": 3, "filters": 0}, "model.filters"),
+    ({"conv_layers": 6, "pool_every": 1}, "leave nothing"),
 ])
 def test_bad_options_are_one_clear_error(options, message):
     with pytest.raises(NnxError, match=message):

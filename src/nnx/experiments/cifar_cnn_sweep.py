@@ -30,6 +30,7 @@ class CifarCnnConfig:
     variant: str = "base"            # the report's run this config reproduces (set by each variant file)
     cpu_threads: int | None = 1      # torch threads on CPU; null: torch's default
     feature_image: int = 0           # the test image whose feature maps are drawn
+    max_params: int | None = None    # refuse a larger model before training (b_model's search: 10x base's)
 
 
 def finite(values) -> list[float]:
@@ -76,6 +77,9 @@ def run(cfg, run) -> None:
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
         n_params = count_parameters(model.parameters())
         run.log.info("%s: %s, %d parameters", cfg.variant, cfg.model.name, n_params)
+        if cfg.max_params is not None and n_params > cfg.max_params:
+            raise NnxError(f"{cfg.variant}: the model has {n_params:,} parameters, more than max_params="
+                           f"{cfg.max_params:,}", fix="choose fewer or narrower conv layers, or raise max_params")
 
         result = fit(model, bundle, cfg.trainer, cfg.optim, run)
 

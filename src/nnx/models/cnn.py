@@ -7,6 +7,8 @@ Linear(10), an activation after every conv. `conv_layers` is a list of filter co
 [7] * (n - 1) + [9] (the report's extra layers had 7 filters; depth 1 is one conv of 7). The first conv uses
 `kernel_size` and "same" padding, the last `kernel_size2`, the ones between 3x3; all but the first are "valid"
 (Keras' default padding, as in the report). `batchnorm_first` puts a BatchNorm on the input, before the first conv.
+Two knobs beyond the report, for the combined model (`variant=b_model`): `batchnorm` adds a BatchNorm after every conv
+(before its activation), and `pool_every=k` max-pools after every k-th conv instead of once after the last.
 Weights start as Keras' do (`init: glorot`); on CIFAR-10 at Adam lr 0.01 PyTorch's smaller defaults trained worse.
 """
 
@@ -33,19 +35,25 @@ class CnnConfig:
     activation: str = "relu"     # relu | tanh | sigmoid | gelu | elu | leaky_relu
     leaky_slope: float = 0.3     # leaky_relu's negative slope (Keras' LeakyReLU default)
     batchnorm_first: bool = False
+    batchnorm: bool = False      # a BatchNorm after every conv, before its activation
+    filters: Any = None          # with a depth: the first conv's filters, doubled after every pool; null: 7,..,7, 9
     pool: int = 2                # max-pool size after the convs
+    pool_every: int = 0          # 0: one pool after the last conv (the report); k: a pool after every k-th conv
     dropout: float = 0.3         # before the linear classifier
     init: str = "glorot"         # glorot (Keras': Glorot-uniform weights, zero biases) | torch (PyTorch's defaults)
 
 
-def conv_filters(conv_layers: Any) -> list[int]:
-    """`conv_layers` as filter counts: a list is taken as is, a depth n becomes [7] * (n - 1) + [9]."""
+def conv_filters(conv_layers: Any, filters: int | None = None, pool_every: int = 0) -> list[int]:
+    """`conv_layers` as filter counts: a list is taken as is; a depth n becomes [7] * (n - 1) + [9], or with
+    `filters` set, `filters` doubled after every pool (VGG's rule: [32, 64, 128] for n = 3, pool_every = 1)."""
     if isinstance(conv_layers, bool) or not isinstance(conv_layers, (int, list, tuple)):
         raise NnxError(f"model.conv_layers={conv_layers!r} must be a depth or a list of filter counts",
                        fix="e.g. model.conv_layers=3 or model.conv_layers=[16,32]")
     if isinstance(conv_layers, int):
         if conv_layers < 1:
             raise NnxError(f"model.conv_layers={conv_layers} must be at least 1")
+        if filters is not None:
+            return [filters * 2 ** (index // pool_every if pool_every else 0) for index in range(conv_layers)]
         return [FIRST_FILTERS] if conv_layers == 1 else [FIRST_FILTERS] * (conv_layers - 1) + [LAST_FILTERS]
     filters = list(conv_layers)
     if not filters or not all(isinstance(f, int) and not isinstance(f, bool) and f > 0 for f in filters):
@@ -81,28 +89,38 @@ class ConvNet(nn.Module):
 @MODELS.register("cnn", schema=CnnConfig)
 def cnn(input_shape: tuple, num_classes: int, conv_layers: Any = (7, 9), kernel_size: int = 3,
         kernel_size2: int = 3, activation: str = "relu", leaky_slope: float = 0.3, batchnorm_first: bool = False,
-        pool: int = 2, dropout: float = 0.3, init: str = "glorot") -> ConvNet:
+        batchnorm: bool = False, filters: int | None = None, pool: int = 2, pool_every: int = 0,
+        dropout: float = 0.3, init: str = "glorot") -> ConvNet:
     if len(input_shape) != 3:
         raise NnxError(f"model=cnn needs images (channels, height, width), got input shape {tuple(input_shape)}")
     if not 0 <= dropout < 1:
         raise NnxError(f"model.dropout={dropout} must be in [0, 1)")
+    if pool_every < 0:
+        raise NnxError(f"model.pool_every={pool_every} must be 0 (one pool at the end) or a positive count of convs")
     if min(kernel_size, kernel_size2, pool) < 1 or kernel_size % 2 == 0:
         raise NnxError(f"model.kernel_size={kernel_size} must be odd (for 'same' padding); kernel_size2 and pool "
                        "must be positive")
-    filters = conv_filters(conv_layers)
+    if filters is not None and (isinstance(filters, bool) or not isinstance(filters, int) or filters < 1):
+        raise NnxError(f"model.filters={filters!r} must be a positive filter count or null")
+    widths = conv_filters(conv_layers, filters, pool_every)
     channels, height, width = input_shape
     blocks = []
-    for index, out_channels in enumerate(filters):
-        first, last = index == 0, index == len(filters) - 1 and index > 0
+    for index, out_channels in enumerate(widths):
+        first, last = index == 0, index == len(widths) - 1 and index > 0
         size = kernel_size if first else kernel_size2 if last else 3
-        blocks.append(nn.Sequential(nn.Conv2d(channels, out_channels, size, padding=size // 2 if first else 0),
-                                    nonlinearity(activation, leaky_slope)))
+        layers = [nn.Conv2d(channels, out_channels, size, padding=size // 2 if first else 0)]
+        layers += [nn.BatchNorm2d(out_channels)] if batchnorm else []
+        layers.append(nonlinearity(activation, leaky_slope))
         channels = out_channels
         if not first:
             height, width = height - size + 1, width - size + 1
+        if pool_every and (index + 1) % pool_every == 0 and index < len(widths) - 1:
+            layers.append(nn.MaxPool2d(pool))
+            height, width = height // pool, width // pool
+        blocks.append(nn.Sequential(*layers))
     height, width = height // pool, width // pool
     if height < 1 or width < 1:
-        raise NnxError(f"model=cnn: {len(filters)} conv layers and a {pool}x{pool} pool leave nothing of a "
+        raise NnxError(f"model=cnn: {len(widths)} conv layers and a {pool}x{pool} pool leave nothing of a "
                        f"{input_shape[1]}x{input_shape[2]} image", fix="use fewer layers or smaller kernels")
     head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels * height * width, num_classes))
     norm = nn.BatchNorm2d(input_shape[0]) if batchnorm_first else None

@@ -15,7 +15,7 @@ help:  ## this list
 install:  ## a virtual environment in .venv with nnx (editable), torch pinned and the dev tools
 	$(if $(filter $(VENV)/bin/python,$(PYTHON)),[ -x $(PYTHON) ] || python3 -m venv $(VENV))
 	$(PYTHON) -m pip install torch==2.14.1 torchvision==0.29.1
-	$(PYTHON) -m pip install -e ".[dev,lite]"
+	$(PYTHON) -m pip install -e ".[dev,lite,loggers]"
 
 data:  ## data sets into data/: make data SRC=../shared/data links a local copy; make data downloads (network)
 	$(NNX) data $(if $(SRC),--from $(SRC))

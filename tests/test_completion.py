@@ -33,4 +33,4 @@ def test_tab_completes_an_experiment_name():
 
 def test_tab_lists_an_experiments_own_variants():
     offered = complete("nnx run experiment=cifar_cnn_sweep variant=")
-    assert "variant=base" in offered and "variant=mobilenet_v2" in offered and len(offered) == 16
+    assert "variant=base" in offered and "variant=mobilenet_v2" in offered and len(offered) == 17

@@ -23,9 +23,18 @@ UNFINISHED_JOBS: list[str] = []  # jobs a cluster ended without a result (cancel
 
 
 class SweepSummary(Callback):
+    """Also shows the sweep's overall progress on a terminal (nnx.sweep_progress)."""
+
+    progress = None
+
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        from nnx import sweep_progress
+
         SWEEP_DIR[:] = [Path(config.hydra.sweep.dir)]
         UNFINISHED_JOBS.clear()
+        if sweep_progress.on_terminal():
+            total = sweep_progress.planned_jobs(config)
+            self.progress = sweep_progress.SweepProgress(Path(config.hydra.sweep.dir), total).begin()
 
     def on_job_end(self, config: DictConfig, job_return, **kwargs) -> None:
         from hydra.core.hydra_config import HydraConfig
@@ -35,6 +44,8 @@ class SweepSummary(Callback):
             self.write(Path(config.hydra.sweep.dir), final=False)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        if self.progress is not None:
+            self.progress.end()
         self.write(Path(config.hydra.sweep.dir), final=True)
 
     def write(self, sweep_dir: Path, final: bool) -> None:

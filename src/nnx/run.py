@@ -8,7 +8,7 @@ import logging
 import math
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from nnx.report.markdown import markdown_table
 
@@ -23,11 +23,13 @@ def plain(value: Any) -> Any:
 
 
 class History:
-    """A per-epoch CSV: the header comes from the first row; every row is flushed at once."""
+    """A per-epoch CSV: the header comes from the first row; every row is flushed at once, then handed to
+    `on_row` (the run's TensorBoard / MLflow loggers, when any are on)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, on_row: Callable[[dict], None] | None = None):
         self.path = path
         self.rows: list[dict] = []
+        self.on_row = on_row
         self._file = None
         self._writer = None
 
@@ -40,6 +42,8 @@ class History:
         self._writer.writerow(row)
         self._file.flush()
         self.rows.append(row)
+        if self.on_row is not None:
+            self.on_row(row)
 
     def close(self) -> None:
         if self._file is not None:
@@ -55,6 +59,7 @@ class Run:
         self.log = log or logging.getLogger("nnx")
         self.metrics: dict[str, Any] = {}
         self.status = "ok"
+        self.loggers = None  # nnx.loggers.Loggers, set by the runner when logger= chooses any
         self._histories: dict[str, History] = {}
 
     def metric(self, key: str, value: Any) -> None:
@@ -92,7 +97,8 @@ class Run:
 
     def history(self, name: str = "history") -> History:
         if name not in self._histories:
-            self._histories[name] = History(self.dir / f"{name}.csv")
+            on_row = None if self.loggers is None else lambda row: self.loggers.log_row(name, row)
+            self._histories[name] = History(self.dir / f"{name}.csv", on_row)
         return self._histories[name]
 
     def close(self) -> None:

@@ -30,7 +30,7 @@ log = logging.getLogger("nnx")
 # Keys every config has (conf/config.yaml); an experiment's schema covers the rest of its top-level keys.
 COMMON_KEYS = (
     "name", "description", "source", "seed", "device", "smoke", "smoke_overrides",
-    "primary_metric", "reference", "reference_data", "paths", "optimize_metric",
+    "primary_metric", "reference", "reference_data", "paths", "optimize_metric", "logger",
 )
 GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS, "optim": OPTIMIZERS}
 
@@ -95,6 +95,17 @@ def validate(cfg: DictConfig, schema: type | None) -> None:
         validate_against(schema, rest, "")
 
 
+def open_loggers(cfg: DictConfig, run_dir: Path):
+    """The TensorBoard / MLflow loggers `logger=` chooses (None for the CSV alone); a missing package is an
+    NnxError naming the extra, raised before any data is read."""
+    from nnx import loggers
+
+    chosen = loggers.check_installed(cfg)
+    if chosen.tensorboard is None and chosen.mlflow is None:
+        return None
+    return loggers.Loggers(cfg, run_dir)
+
+
 def resolve_device(spec: str) -> str:
     import torch
 
@@ -152,6 +163,7 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
         console.print_config(cfg)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))  # what actually ran
         validate(cfg, entry.schema)
+        run.loggers = open_loggers(cfg, run_dir)
         run.device = resolve_device(cfg.device)
         seed_everything(cfg.seed)
         entry.factory(cfg, run)
@@ -179,6 +191,8 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
             bookkeeping["error"] = error.splitlines()[0][:500]
         write_json_atomic(run_dir / "metrics.json", bookkeeping | run.metrics)
         build_run_report(run_dir)
+        if run.loggers is not None:
+            run.loggers.finish(run_dir, bookkeeping | run.metrics)
     if error:
         console.error(error, run_dir)
         if interrupted and multirun:  # Ctrl-C stops the whole sweep (the CLI writes its summary)

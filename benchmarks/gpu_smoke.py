@@ -38,7 +38,7 @@ def commands(fashion: str, images: str) -> dict[str, tuple[list[str], bool]]:
         "mcp_seven_segment": (["experiment=mcp_seven_segment"], True),
         "adaline_iris": (["experiment=adaline_iris"], True),
         "madaline_moons": (["experiment=madaline_moons"], True),
-        "optimizer_compare": (["experiment=optimizer_compare"], True),
+        "optimizer_compare": (["experiment=optimizer_compare", "data=digits"], True),
         "dac_mnist": (["experiment=dac_mnist", "data=digits"], True),
         "kd_mnist": (["experiment=kd_mnist", "data=digits", "trainer.amp=true"], True),
         "transfer_catsdogs": (["experiment=transfer_catsdogs", f"data.root={images}", "model.backbone=mobilenet_v2",

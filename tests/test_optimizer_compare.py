@@ -75,7 +75,7 @@ def smoke_runs(tmp_path_factory):
     """Three smoke runs with seed 3: scratch twice, then torch.optim."""
     cli = Cli(tmp_path_factory.mktemp("outputs"))
     for impl in ("scratch", "scratch", "torch"):
-        result = cli("run", EXP, "smoke=true", "seed=3", f"optim.impl={impl}")
+        result = cli("run", EXP, "data=digits", "smoke=true", "seed=3", f"optim.impl={impl}")
         assert result.returncode == 0, result.stderr
     return cli.run_dirs("optimizer_compare")
 
@@ -113,7 +113,7 @@ def test_torch_optim_takes_the_same_steps(smoke_runs):
 
 
 def test_sweep_over_optimizers_and_learning_rates(cli):
-    result = cli("run", "-m", EXP, "smoke=true", "optim.name=sgd,adam", "optim.lr=0.1,1")
+    result = cli("run", "-m", EXP, "data=digits", "smoke=true", "optim.name=sgd,adam", "optim.lr=0.1,1")
     assert result.returncode == 0, result.stderr
     (sweep,) = cli.sweep_dirs("optimizer_compare")
     rows = summary_rows(sweep)
@@ -127,6 +127,6 @@ def test_bad_optimizer_settings_give_one_clear_line(cli):
     for args, message in {("optim.lr=abc",): "invalid config value optim.lr",
                           ("optim.impl=torch", "optim.name=momentum_notebook"): "no torch implementation",
                           ("optim.name=adam", "optim.betas=[0.9]"): "Adam takes two decay rates"}.items():
-        result = cli("run", EXP, "smoke=true", *args)
+        result = cli("run", EXP, "data=digits", "smoke=true", *args)
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr

@@ -82,7 +82,7 @@ def test_mlflow_holds_the_params_every_epoch_the_final_metrics_and_the_files(kd_
 def test_a_sweep_is_one_mlflow_experiment_with_a_run_per_job(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     cli = Cli(tmp_path / "outputs")
-    result = cli("run", "-m", "experiment=adaline_iris", "seed=0,1", "logger=[csv,mlflow,tensorboard]",
+    result = cli("run", "-m", "experiment=adaline_iris", "smoke=true", "seed=0,1", "logger=[csv,mlflow,tensorboard]",
                  f"logger.mlflow.tracking_uri={uri}", "logger.mlflow.experiment_name=iris_seeds")
     assert result.returncode == 0, result.stderr[-3000:]
     (sweep,) = cli.sweep_dirs("adaline_iris")

@@ -148,10 +148,12 @@ def run_epoch(model, bundle, split: str, step: Step, cfg) -> tuple[float, float 
 
 
 def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: Step | None = None,
-        val_step: Step | None = None, name: str = "", scheduler=None) -> FitResult:
+        val_step: Step | None = None, name: str = "", scheduler=None,
+        on_epoch: Callable[[int], None] | None = None) -> FitResult:
     """Train `model` on `bundle` (see the module docstring). `optim_cfg`: an `optim:` config, or a built optimizer
     (e.g. with parameter groups), then with its built per-epoch `scheduler` if any. `val_step` scores the validation
-    split (default: `step`), e.g. `scoring_step(trainer_cfg)` for a model trained on another loss."""
+    split (default: `step`), e.g. `scoring_step(trainer_cfg)` for a model trained on another loss. `on_epoch(epoch)`
+    is called after each epoch's training, before validation (e.g. to read statistics gathered by hooks)."""
     cfg = trainer_config(trainer_cfg)
     model.to(bundle.device)
     if is_optimizer(optim_cfg):
@@ -199,6 +201,8 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
             lr = optimizer.param_groups[0]["lr"]
             train_loss, train_acc = train_epoch(train, bundle, DIVERGENCE_CHECK_EVERY, advance,
                                                 f"{label}epoch {epoch}/{cfg.epochs}")
+            if on_epoch is not None:
+                on_epoch(epoch)
             row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": None, "val_acc": None,
                    **({"test_loss": None, "test_acc": None} if cfg.test_each_epoch else {}), "lr": lr}
             if not math.isfinite(train_loss):

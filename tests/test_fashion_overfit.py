@@ -15,14 +15,16 @@ EXP = "experiment=fashion_overfit"
 VARIANTS = sorted(p.stem for p in (CONF / "experiment_groups" / "fashion_overfit" / "variant").glob("*.yaml"))
 REMEDIES = {"augment": ("augment",), "l1": ("l1",), "l2": ("l2",), "dropout": ("dropout",),
             "l2_augment": ("l2", "augment"), "dropout_augment": ("dropout", "augment"),
-            "l2_dropout": ("l2", "dropout"), "all": ("l2", "dropout", "augment")}
-FIGURES = ("loss_gap", "predictions", "confusion_matrix")
+            "l2_dropout": ("l2", "dropout"), "all": ("l2", "dropout", "augment"), "l1_l2": ("l1", "l2"),
+            "dropout_maxnorm": ("dropout", "max_norm")}
+BASE_REMEDIES = {"base": (), "base_l2": ("l2",)}  # on the assignment's first model
+FIGURES = ("loss_gap", "predictions", "confusion_matrix", "weights")
 SUMMARY = ("train_loss", "train_loss_clean", "test_loss", "min_test_loss", "gap", "gap_clean", "test_acc", "epochs",
            "train_s")
 
 
 def test_the_variants_are_the_assignments():
-    assert VARIANTS == sorted(["base", "overfit", *REMEDIES])
+    assert VARIANTS == sorted([*BASE_REMEDIES, "overfit", *REMEDIES])
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -35,15 +37,16 @@ def test_each_variant_composes_and_validates(compose, variant):
     assert cfg.variant == variant and cfg.data.name == "fashion_mnist" and cfg.model.name == "mlp"
     assert cfg.optim.name == "sgd" and cfg.optim.lr == 0.01 and cfg.data.batch_size == 64
     assert not cfg.trainer.restore_best and cfg.trainer.early_stopping.monitor == "train_loss"
-    if variant == "base":
+    if variant in BASE_REMEDIES:
         assert list(cfg.model.hidden) == [128, 128] and cfg.data.limit_train is None and cfg.optim.momentum == 0
-        return
-    assert list(cfg.model.hidden) == [1024, 512] and cfg.data.limit_train == 10000
-    used = REMEDIES.get(variant, ())
+    else:
+        assert list(cfg.model.hidden) == [1024, 512] and cfg.data.limit_train == 10000
+    used = {**BASE_REMEDIES, **REMEDIES}.get(variant, ())
     assert (len(cfg.data.augment) >= 2) == ("augment" in used)
     assert (cfg.optim.weight_decay > 0) == ("l2" in used)
     assert (cfg.model.dropout > 0) == ("dropout" in used)
     assert (cfg.regularization.l1 > 0) == ("l1" in used)
+    assert (cfg.regularization.max_norm > 0) == ("max_norm" in used)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +78,7 @@ def test_resuming_with_a_glob_over_variants_keeps_the_finished_jobs(smoke_sweep,
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("kept from the earlier sweep") == 3  # l2, l2_augment, l2_dropout: nothing re-ran
     assert sorted(row["variant"] for row in summary_rows(sweep)) == ["l2", "l2_augment", "l2_dropout"]
-    assert len(list((sweep / "earlier").iterdir())) == 7  # the other variants, set aside
+    assert len(list((sweep / "earlier").iterdir())) == len(VARIANTS) - 3  # the other variants, set aside
 
 
 def test_each_job_logs_train_and_test_per_epoch_and_draws_its_figures(smoke_sweep):
@@ -92,7 +95,8 @@ def test_each_job_logs_train_and_test_per_epoch_and_draws_its_figures(smoke_swee
         assert float(history[-1]["test_loss"]) == pytest.approx(metrics["test_loss"], rel=1e-4)
         for figure in FIGURES:
             assert (job / f"{figure}.png").stat().st_size > 5000, (cfg.variant, figure)
-        assert ("l1_penalty" in metrics) == (cfg.regularization.l1 > 0) == (cfg.variant == "l1")
+        assert ("l1_penalty" in metrics) == (cfg.regularization.l1 > 0) == (cfg.variant in ("l1", "l1_l2"))
+        assert 0 <= metrics["sparsity"] <= 1 and {"sparsity_layer1", "sparsity_layer3"} <= set(metrics)
     # every job's test loss per epoch on one plot: the sweep summary's test_loss.png
     assert (smoke_sweep / "test_loss.png").stat().st_size > 5000
     assert "![test_loss](test_loss.png)" in (smoke_sweep / "summary.md").read_text()
@@ -119,6 +123,23 @@ def test_the_l1_term_adds_exactly_l1_times_the_sum_of_absolute_weights():
     assert torch.allclose(penalty_grad, 0.1 * torch.sign(model[0].weight))  # d/dw l1 * |w| = l1 * sign(w)
     model.eval()  # evaluation passes stay the plain loss
     assert step(model, x, y)[0].item() == pytest.approx(plain(model, x, y.double()[:, None])[0].item())
+
+
+def test_sparsity_counts_small_weights_per_layer_and_max_norm_caps_every_unit():
+    from nnx.experiments.fashion_overfit import max_norm_after_each_step, sparsity
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[0.0, 1e-4, 1.0, 2.0]] * 3))
+        model[2].weight.fill_(5.0)
+    assert sparsity(model, 1e-3) == {"sparsity": 6 / 18, "sparsity_layer1": 0.5, "sparsity_layer2": 0.0}
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    max_norm_after_each_step(optimizer, model, 3.0)
+    model(torch.randn(8, 4)).pow(2).sum().backward()
+    optimizer.step()
+    for w in (model[0].weight, model[2].weight):
+        assert (w.norm(dim=1) <= 3.0 + 1e-5).all()
+    assert float(model[2].weight.detach().norm(dim=1).max()) == pytest.approx(3.0, rel=1e-5)  # rows of norm 7.07+ cut to 3
 
 
 def test_the_prediction_grid_marks_the_wrong_ones():

@@ -19,6 +19,7 @@ import math
 import torch
 
 from nnx.engine import TrainerConfig, evaluate, fit, predict, scoring_step, trainer_config
+from nnx.engine.optim import build_optimizer, build_scheduler
 from nnx.errors import NnxError
 from nnx.models import count_parameters, mlp  # noqa: F401  (mlp: registers model=mlp)
 from nnx.registry import EXPERIMENTS, MODELS
@@ -28,6 +29,7 @@ from nnx.report import overfit_figures
 @dataclasses.dataclass
 class RegularizationConfig:
     l1: float = 0.0   # coefficient of l1 * sum |w| over the weight matrices (not the biases), added to the train loss
+    max_norm: float = 0.0  # > 0: after every step, each unit's incoming weights rescaled to norm <= max_norm
 
 
 @dataclasses.dataclass
@@ -36,11 +38,35 @@ class FashionOverfitConfig:
     regularization: RegularizationConfig = dataclasses.field(default_factory=RegularizationConfig)
     variant: str = "base"        # which remedy this config is (set by each variant file)
     grid_images: int = 32        # test images in predictions.png (the first ones of the test set)
+    sparsity_threshold: float = 1.0e-3  # a weight with |w| below this counts as zero in the sparsity metrics
 
 
 def weight_l1(model: torch.nn.Module) -> torch.Tensor:
     """sum |w| over every weight matrix (parameters with 2+ dimensions); biases are not penalised."""
-    return sum(p.abs().sum() for p in model.parameters() if p.dim() > 1)
+    return sum(w.abs().sum() for w in weight_matrices(model))
+
+
+def weight_matrices(model: torch.nn.Module) -> list[torch.Tensor]:
+    return [p for p in model.parameters() if p.dim() > 1]
+
+
+def sparsity(model: torch.nn.Module, threshold: float) -> dict:
+    """The fraction of weights with |w| < threshold, over all weight matrices and per layer (biases aside)."""
+    weights = weight_matrices(model)
+    small = [int((w.abs() < threshold).sum()) for w in weights]
+    return {"sparsity": sum(small) / sum(w.numel() for w in weights),
+            **{f"sparsity_layer{i}": n / w.numel() for i, (n, w) in enumerate(zip(small, weights), start=1)}}
+
+
+def max_norm_after_each_step(optimizer: torch.optim.Optimizer, model: torch.nn.Module, limit: float) -> None:
+    """Srivastava et al. (2014)'s max-norm constraint: each unit's incoming weight vector (a row of its layer's
+    weight matrix) is projected back onto the ball of radius `limit` after every optimizer step."""
+    def project(*_):
+        with torch.no_grad():
+            for w in weight_matrices(model):
+                w.copy_(torch.renorm(w, p=2, dim=0, maxnorm=limit))
+
+    optimizer.register_step_post_hook(project)
 
 
 def l1_penalized(step, l1: float):
@@ -55,9 +81,13 @@ def l1_penalized(step, l1: float):
 
 
 def check(cfg) -> None:
-    l1 = cfg.regularization.l1
-    if not (math.isfinite(l1) and l1 >= 0):
-        raise NnxError(f"regularization.l1={l1} must be a finite number >= 0", fix="e.g. regularization.l1=1e-4")
+    for key, example in (("l1", "1e-4"), ("max_norm", "3")):
+        value = cfg.regularization[key]
+        if not (math.isfinite(value) and value >= 0):
+            raise NnxError(f"regularization.{key}={value} must be a finite number >= 0 (0: off)",
+                           fix=f"e.g. regularization.{key}={example}")
+    if not cfg.sparsity_threshold > 0:
+        raise NnxError(f"sparsity_threshold={cfg.sparsity_threshold} must be > 0")
     if cfg.optim.get("weight_decay", 0) < 0:
         raise NnxError(f"optim.weight_decay={cfg.optim.weight_decay} must be >= 0")
     if cfg.trainer.restore_best and cfg.data.get("val_fraction", 0):
@@ -118,7 +148,12 @@ def run(cfg, run) -> None:
     step = None
     if cfg.regularization.l1 > 0:
         step = l1_penalized(scoring_step(trainer), cfg.regularization.l1)
-    result = fit(model, bundle, trainer, cfg.optim, run, step=step)
+    optim, scheduler = cfg.optim, None
+    if cfg.regularization.max_norm > 0:
+        optim = build_optimizer(cfg.optim, [p for p in model.parameters() if p.requires_grad])
+        scheduler = build_scheduler(cfg.optim, optim, trainer.epochs)
+        max_norm_after_each_step(optim, model.to(bundle.device), cfg.regularization.max_norm)
+    result = fit(model, bundle, trainer, optim, run, step=step, scheduler=scheduler)
     run.metrics_update({"n_params": n_params, "n_train": len(bundle.train), "diverged": result.diverged})
     if result.diverged:
         return
@@ -128,6 +163,10 @@ def run(cfg, run) -> None:
     run.metrics_update(summary_metrics(result, test, train_loss_clean, float((truth == predicted).mean())))
     if cfg.regularization.l1 > 0:
         run.metric("l1_penalty", cfg.regularization.l1 * weight_l1(model).item())
+    run.metrics_update(sparsity(model, cfg.sparsity_threshold))
+    with run.figure("weights", figsize=(11, 3.4)) as fig:
+        overfit_figures.weight_histograms(fig, [w.detach().cpu().numpy() for w in weight_matrices(model)],
+                                          cfg.sparsity_threshold, f"{cfg.variant}: ")
     with run.figure("loss_gap", figsize=(11, 4.2)) as fig:
         overfit_figures.loss_gap_figure(fig, result.history, f"{cfg.variant}: ", train_loss_clean)
     draw_predictions(run, model, bundle, cfg.grid_images, cfg.variant)

@@ -83,3 +83,18 @@ def loss_gap_figure(fig, rows: list[dict], title: str = "", train_loss_clean: fl
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     fig.tight_layout()
+
+
+def weight_histograms(fig, weights: list[np.ndarray], threshold: float, title: str = "") -> None:
+    """One histogram per weight matrix (log counts): L1 piles weights up at 0, L2 shrinks them without zeros."""
+    axes = np.atleast_1d(fig.subplots(1, len(weights)))
+    for index, (ax, w) in enumerate(zip(axes, weights), start=1):
+        values = w.ravel()
+        ax.hist(values, bins=101, color="tab:blue", log=True)
+        for x in (-threshold, threshold):
+            ax.axvline(x, color="tab:red", lw=0.8, ls="--")
+        share = float((np.abs(values) < threshold).mean())
+        ax.set_title(f"layer {index} ({w.shape[1]}->{w.shape[0]}): {share:.1%} below {threshold:g}", fontsize=9)
+        ax.set_xlabel("weight")
+    axes[0].set_ylabel("count")
+    fig.suptitle(f"{title}weight distribution after training", fontsize=10)

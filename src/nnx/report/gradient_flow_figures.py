@@ -20,10 +20,14 @@ def grad_heatmaps(fig, layers: list[dict], activations: list, inits: list, suffi
             grids[activation, init] = grid
     finite = np.concatenate([g[np.isfinite(g)] for g in grids.values()] or [np.zeros(1)])
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    import matplotlib
+
+    cmap = matplotlib.colormaps["magma"].with_extremes(bad="0.75")  # log10(0) is NaN: drawn grey
     axes = np.atleast_2d(fig.subplots(len(activations), len(inits), squeeze=False))
+    fig.subplots_adjust(hspace=0.45)
     for (i, activation), (j, init) in ((a, b) for a in enumerate(activations) for b in enumerate(inits)):
         ax, grid = axes[i, j], grids[activation, init]
-        image = ax.imshow(grid, aspect="auto", origin="lower", cmap="magma", vmin=low, vmax=high,
+        image = ax.imshow(grid, aspect="auto", origin="lower", cmap=cmap, vmin=low, vmax=high,
                           extent=(0.5, grid.shape[1] + 0.5, 0.5, grid.shape[0] + 0.5))
         ax.set_title(f"{activation}, {init}", fontsize=9)
         ax.set_xlabel("epoch" if i == len(activations) - 1 else "", fontsize=8)

@@ -75,7 +75,7 @@ def test_mnist_idx_files_run_without_the_ablation(cli, tmp_path):
     (("data=digits", "smoke=true", "dac.beta=lots"), "dac.beta"),
     (("data=digits", "smoke=true", "dac.scale=-1"), "dac.scale=-1 must be > 0"),
     (("data=digits", "smoke=true", "dac.n_labelled=3"), "dac.n_labelled=3 must be >= the 10 classes"),
-    (("data=digits", "smoke=true", "dac.threads=-1"), "CPU threads=-1 must be >= 0"),
+    (("data=digits", "smoke=true", "cpu_threads=-1"), "cpu_threads=-1 must be a count >= 0"),
 ])
 def test_bad_settings_give_one_clear_message(cli, args, message):
     result = cli("run", EXP, *args)

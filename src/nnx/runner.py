@@ -19,6 +19,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from nnx import console
+from nnx.engine.cpu import check_threads, torch_threads
 from nnx.errors import NnxError
 from nnx.fileio import write_json_atomic
 from nnx.overrides import is_hydra_override, override_key
@@ -30,7 +31,7 @@ log = logging.getLogger("nnx")
 # Keys every config has (conf/config.yaml); an experiment's schema covers the rest of its top-level keys.
 COMMON_KEYS = (
     "name", "description", "source", "seed", "device", "smoke", "smoke_overrides",
-    "primary_metric", "reference", "reference_data", "paths", "optimize_metric", "logger",
+    "primary_metric", "reference", "reference_data", "paths", "optimize_metric", "logger", "cpu_threads",
 )
 GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS, "optim": OPTIMIZERS}
 
@@ -40,6 +41,7 @@ class CommonConfig:
     seed: int = 0
     device: str = "auto"
     smoke: bool = False
+    cpu_threads: int | None = None
 
 
 def load_experiment(name: str):
@@ -81,7 +83,8 @@ def validate(cfg: DictConfig, schema: type | None) -> None:
 
     A group (data, model, optim) is checked by its registry, unless the experiment's schema declares it: then the
     experiment owns that group's keys (optimizer_compare's `optim` adds `impl` and `lrs` to the optimizer names)."""
-    validate_against(CommonConfig, {k: cfg.get(k) for k in ("seed", "device", "smoke")}, "")
+    validate_against(CommonConfig, {k: cfg.get(k) for k in ("seed", "device", "smoke", "cpu_threads")}, "")
+    check_threads(cfg.get("cpu_threads"))
     if not 0 <= cfg.seed < 2**32:
         raise NnxError(f"seed={cfg.seed} must be in [0, 2**32)", fix="e.g. seed=0")
     own = {field.name for field in dataclasses.fields(schema)} if schema is not None else set()
@@ -166,7 +169,8 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
         run.loggers = open_loggers(cfg, run_dir)
         run.device = resolve_device(cfg.device)
         seed_everything(cfg.seed)
-        entry.factory(cfg, run)
+        with torch_threads(run.device, cfg.get("cpu_threads")):
+            entry.factory(cfg, run)
     except NnxError as err:
         error, user_error = str(err), True
     except KeyboardInterrupt:

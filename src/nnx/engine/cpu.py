@@ -9,6 +9,25 @@ import torch
 from nnx.errors import NnxError
 
 
+def check_threads(threads: int | None) -> None:
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 0):
+        raise NnxError(f"cpu_threads={threads!r} must be a count >= 0 (0 or null: torch's default)",
+                       fix="e.g. cpu_threads=1")
+
+
+@contextlib.contextmanager
+def torch_threads(device: str, threads: int | None):
+    """On `device == "cpu"`: `threads` torch threads for the block (0 or None: leave torch's count), restored after."""
+    check_threads(threads)
+    before = torch.get_num_threads()
+    if device == "cpu" and threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @contextlib.contextmanager
 def cpu_training(device: str, threads: int | None):
     """On `device == "cpu"`: `threads` torch threads for the block (0 or None: torch's default), and subnormal floats
@@ -20,18 +39,14 @@ def cpu_training(device: str, threads: int | None):
     Subnormals: an L2 term and Adam's decaying moments drive weights of always-blank pixels and dead units below
     1.2e-38, where x86 arithmetic is ~10x slower (a dac Fashion-MNIST epoch went from 11 s to 140 s after 7 epochs).
     Flushing them to zero changes nothing else."""
-    if threads is not None and threads < 0:
-        raise NnxError(f"CPU threads={threads} must be >= 0 (0: torch's default)")
     if device != "cpu":
+        check_threads(threads)
         yield
         return
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    flushing = torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-        if flushing:
-            torch.set_flush_denormal(False)
+    with torch_threads(device, threads):
+        flushing = torch.set_flush_denormal(True)
+        try:
+            yield
+        finally:
+            if flushing:
+                torch.set_flush_denormal(False)

@@ -28,7 +28,6 @@ from nnx.report import cnn_figures
 class CifarCnnConfig:
     trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
     variant: str = "base"            # the report's run this config reproduces (set by each variant file)
-    cpu_threads: int | None = 1      # torch threads on CPU; null: torch's default
     feature_image: int = 0           # the test image whose feature maps are drawn
     max_params: int | None = None    # refuse a larger model before training (b_model's search: 10x base's)
 

@@ -38,7 +38,6 @@ class DacSettings:
     pca_components: int = 10
     ablation: bool = True      # also train the autoencoder on the unweighted loss (ae_kmeans)
     scatter_points: int = 3000 # test codes drawn in the 3-D scatter
-    threads: int = 1           # torch CPU threads (0: torch's default); see cpu_training
 
 
 @dataclasses.dataclass
@@ -162,7 +161,7 @@ def run(cfg, run) -> None:
         torch.manual_seed(run.seed)  # the same initial weights and the same batches for both autoencoders
         bundle.set_rng_state(data_rng)
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape)
-        with cpu_training(run.device, settings.threads):
+        with cpu_training(run.device, cfg.cpu_threads):
             result = fit(model, bundle, cfg.trainer, cfg.optim, run,
                          step=weighted_loss_step(pixel_weight, settings.beta), name=name)
         run.metrics_update(result.metrics(), prefix=f"{name}/")

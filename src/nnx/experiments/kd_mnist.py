@@ -39,7 +39,6 @@ class KdSettings:
     teacher_ckpt: str | None = None   # a teacher.pt (or a kd_mnist run folder holding one) to reuse
     teacher_epochs: int | None = None  # None: trainer.epochs
     student_augment: bool = False     # the students also train on data.augment (the teacher always does)
-    threads: int = 1                  # torch CPU threads on device=cpu (0: torch's default)
     cache_teacher: bool = True        # un-augmented students: the teacher's logits once, not every epoch
 
 
@@ -117,7 +116,7 @@ def run(cfg, run) -> None:
     check(kd)
     for role in ("teacher", "student"):
         MODELS.validate(cfg[role], where=role)  # one clear line for a bad key, before any data is read
-    with cpu_training(run.device, kd.threads):
+    with cpu_training(run.device, cfg.cpu_threads):
         teacher_student_and_distilled(cfg, run, kd)
 
 

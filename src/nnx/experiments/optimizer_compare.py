@@ -160,7 +160,7 @@ def run(cfg, run) -> None:
                  "full batch" if batch_size == len(x) else "mini-batches")
 
     history, rows, curves = run.history("history"), [], {}
-    with cpu_training(run.device, threads=1):  # these matrices are too small to share between threads
+    with cpu_training(run.device, cfg.cpu_threads):
         start = MODELS.build(cfg.model, n_in=x.shape[1], n_out=num_classes, seed=run.seed, device=run.device)
         top = sharpness(start, x, y, seed=run.seed)
         stable = 2 / top if top > 0 else None  # no curvature bound when the dominant direction is not convex

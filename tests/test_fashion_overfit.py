@@ -139,7 +139,7 @@ def test_sparsity_counts_small_weights_per_layer_and_max_norm_caps_every_unit():
     optimizer.step()
     for w in (model[0].weight, model[2].weight):
         assert (w.norm(dim=1) <= 3.0 + 1e-5).all()
-    assert float(model[2].weight.detach().norm(dim=1).max()) == pytest.approx(3.0, rel=1e-5)  # rows of norm 7.07+ cut to 3
+    assert float(model[2].weight.detach().norm(dim=1).max()) == pytest.approx(3.0, rel=1e-5)  # 7.07+ cut to 3
 
 
 def test_the_prediction_grid_marks_the_wrong_ones():

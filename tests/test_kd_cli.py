@@ -77,6 +77,7 @@ def test_sweep_reusing_the_teacher(smoke_run, cli):
     (("data=digits", "kd.alpha=2"), "kd.alpha=2 must be in [0, 1]"),
     (("data=digits", "kd.temperature=0"), "kd.temperature=0 must be > 0"),
     (("data.root=/nonexistent/mnist",), "no data under data.root=/nonexistent/mnist"),  # the default: MNIST
+    (("data=digits", "trainer.test_each_epoch=false"), "kd_mnist needs test_each_epoch=True"),  # never replaced
 ])
 def test_bad_settings_give_one_clear_line(cli, args, message):
     result = cli("run", EXP, "smoke=true", *args)

@@ -19,11 +19,11 @@ experiment's schema as `trainer`), `OptimConfig` (validated by OPTIMIZERS), `nnx
 
 from nnx.engine import losses  # noqa: F401  (registers the losses)
 from nnx.engine.checkpoint import load_state
-from nnx.engine.config import EarlyStoppingConfig, TrainerConfig, trainer_config
+from nnx.engine.config import EarlyStoppingConfig, TrainerConfig, required, trainer_config
 from nnx.engine.evaluate import evaluate, plot_curves, predict
 from nnx.engine.fit import FitResult, fit, scoring_step, supervised_step
 from nnx.engine.optim import OptimConfig, SchedulerConfig, build_optimizer, build_scheduler
 
 __all__ = ["EarlyStoppingConfig", "FitResult", "OptimConfig", "SchedulerConfig", "TrainerConfig", "build_optimizer",
            "build_scheduler", "evaluate", "fit", "load_state", "plot_curves", "predict", "scoring_step",
-           "supervised_step", "trainer_config"]
+           "required", "supervised_step", "trainer_config"]

@@ -36,6 +36,16 @@ class TrainerConfig:
     progress: bool = True                # a progress bar (only on a terminal)
 
 
+def required(trainer: TrainerConfig, experiment: str, why: str, **settings) -> TrainerConfig:
+    """An experiment that needs fixed trainer settings states them in its YAML; a contradicting override is refused
+    here, never silently replaced."""
+    for key, value in settings.items():
+        if getattr(trainer, key) != value:
+            raise NnxError(f"trainer.{key}={getattr(trainer, key)}: {experiment} needs {key}={value} ({why})",
+                           fix=f"drop the override (trainer.{key}={value})")
+    return trainer
+
+
 def trainer_config(cfg) -> TrainerConfig:
     """A TrainerConfig from a TrainerConfig, dict or DictConfig (unknown key or wrong type -> NnxError)."""
     if isinstance(cfg, TrainerConfig):

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from nnx.engine import TrainerConfig, evaluate, fit, predict, scoring_step, trainer_config
+from nnx.engine import TrainerConfig, evaluate, fit, predict, required, scoring_step, trainer_config
 from nnx.engine.optim import build_optimizer, build_scheduler
 from nnx.errors import NnxError
 from nnx.models import count_parameters, mlp  # noqa: F401  (mlp: registers model=mlp)
@@ -137,7 +137,8 @@ def draw_predictions(run, model, bundle, count: int, variant: str) -> None:
 def run(cfg, run) -> None:
     from nnx.data import load
 
-    trainer = dataclasses.replace(trainer_config(cfg.trainer), test_each_epoch=True)  # the test loss per epoch
+    trainer = required(trainer_config(cfg.trainer), "fashion_overfit", "its figure is the test loss per epoch",
+                       test_each_epoch=True)
     check(cfg)
     bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
     model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)

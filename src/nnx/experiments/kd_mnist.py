@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from nnx.engine import TrainerConfig, evaluate, fit, load_state, scoring_step, trainer_config
+from nnx.engine import TrainerConfig, evaluate, fit, load_state, required, scoring_step, trainer_config
 from nnx.engine.checkpoint import rng_state, set_rng_state
 from nnx.engine.cpu import cpu_training
 from nnx.engine.distillation import CachedTeacherLogits, Distiller, distillation_step, hint_projection
@@ -74,7 +74,6 @@ def train(model, bundle, trainer: TrainerConfig, cfg, run, name: str, step=None)
     """fit() scoring the test set after each epoch (the accuracy-per-epoch figure; no model is chosen on it);
     the per-epoch test accuracies, or None when training diverged. A validation split is scored with the plain
     loss whatever the training loss, so both students' best epochs are chosen on one yardstick."""
-    trainer = dataclasses.replace(trainer, test_each_epoch=True)
     result = fit(model, bundle, trainer, cfg.optim, run, step=step, val_step=scoring_step(trainer), name=name)
     summary = result.metrics()  # val_acc too when data.val_fraction > 0 (what a search may choose on)
     run.metrics_update({key: summary[key] for key in ("train_acc", "val_acc") if key in summary}
@@ -123,7 +122,8 @@ def run(cfg, run) -> None:
 def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
     from nnx.data import load
 
-    trainer = trainer_config(cfg.trainer)
+    trainer = required(trainer_config(cfg.trainer), "kd_mnist", "its figure is the test accuracy per epoch",
+                       test_each_epoch=True)
     bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
     explore(run, bundle)
     fresh_data_rng = bundle.rng_state()  # the students start here whether the teacher was trained or loaded

@@ -20,7 +20,16 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from nnx.engine import OptimConfig, TrainerConfig, build_optimizer, build_scheduler, evaluate, fit, trainer_config
+from nnx.engine import (
+    OptimConfig,
+    TrainerConfig,
+    build_optimizer,
+    build_scheduler,
+    evaluate,
+    fit,
+    required,
+    trainer_config,
+)
 from nnx.engine.features import feature_bundle
 from nnx.errors import NnxError
 from nnx.models import backbones  # also registers model=transfer
@@ -64,7 +73,8 @@ def check(cfg, trainer: TrainerConfig) -> None:
 def run(cfg, run) -> None:
     from nnx.data import load
 
-    trainer = dataclasses.replace(trainer_config(cfg.trainer), restore_best=False)  # never select on val/
+    trainer = required(trainer_config(cfg.trainer), "transfer_catsdogs", "val/ is its test set: no epoch is chosen on "
+                       "it", restore_best=False)
     check(cfg, trainer)
     if cfg.model.backbone in LITE:  # a missing package is said before any image is decoded
         check_available(cfg.model.backbone, cfg.model.weights, cfg.model.weights_path)

@@ -25,8 +25,8 @@ CHANGES = {
     "sgd": {"optim.name": "sgd"}, "batchnorm": {"model.batchnorm_first": True},
     "batch4": {"data.batch_size": 4}, "batch128": {"data.batch_size": 128},
     "mobilenet_v2": {"model.name": "mobilenet_v2", "trainer.epochs": 20},
-    "b_model": {"model.conv_layers": 3, "model.filters": 32, "model.pool_every": 1, "model.batchnorm": True,
-                "optim.lr": 0.001, "data.batch_size": 64, "trainer.epochs": 30,
+    "b_model": {"model.conv_layers": 4, "model.filters": 24, "model.pool_every": 2, "model.batchnorm": False,
+                "optim.lr": 0.0010070475770786453, "data.batch_size": 32, "trainer.epochs": 30,
                 "trainer.early_stopping.monitor": "val_loss", "trainer.early_stopping.patience": 4},
 }
 

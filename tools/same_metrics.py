@@ -38,17 +38,40 @@ def smoke_metrics() -> dict[str, dict]:
         return found
 
 
+def same_values(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def same_job(before: dict, after: dict) -> bool:
+    """Equal on every metric `before` had (a metric added since, such as a new figure's number, is no change)."""
+    return all(same_values(value, after.get(key)) for key, value in before.items())
+
+
 def differences(before: dict, after: dict) -> list[str]:
-    lines = []
-    for job in sorted(before.keys() & after.keys()):
-        for key in sorted(before[job].keys() | after[job].keys()):
-            a, b = before[job].get(key), after[job].get(key)
-            same = (math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) if isinstance(a, float) and isinstance(b, float)
-                    else a == b)
-            if not same:
-                lines.append(f"{job} {key}: {a} -> {b}")
-    lines += [f"{job}: only before" for job in sorted(before.keys() - after.keys())]
-    return lines + [f"{job}: only after" for job in sorted(after.keys() - before.keys())]
+    """Jobs are matched by their numbers within each experiment, not by job index, so a variant added to a sweep
+    (which renumbers the jobs after it) shows as one new job, not as changes to all the others."""
+    lines, unmatched_before = [], dict(before)
+    new_jobs = []
+    for job, metrics in sorted(after.items()):
+        experiment = job.split("/")[0]
+        match = next((old for old, m in unmatched_before.items()
+                      if old.split("/")[0] == experiment and same_job(m, metrics)), None)
+        if match is None:
+            new_jobs.append(job)
+        else:
+            del unmatched_before[match]
+    for job in new_jobs:  # closest earlier job of the same index, for a readable diff
+        old = unmatched_before.get(job)
+        if old is None:
+            lines.append(f"{job}: only after")
+            continue
+        for key in sorted(old):
+            if not same_values(old[key], after[job].get(key)):
+                lines.append(f"{job} {key}: {old[key]} -> {after[job].get(key)}")
+    matched_new = {job for job in new_jobs if job in unmatched_before}
+    return lines + [f"{job}: only before" for job in sorted(unmatched_before) if job not in matched_new]
 
 
 def main(argv: list[str]) -> int:

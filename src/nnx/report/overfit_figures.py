@@ -97,4 +97,4 @@ def weight_histograms(fig, weights: list[np.ndarray], threshold: float, title: s
         ax.set_title(f"layer {index} ({w.shape[1]}->{w.shape[0]}): {share:.1%} below {threshold:g}", fontsize=9)
         ax.set_xlabel("weight")
     axes[0].set_ylabel("count")
-    fig.suptitle(f"{title}weight distribution after training", fontsize=10)
+    fig.suptitle(f"{title}weight distribution after training", fontsize=10, y=1.03)

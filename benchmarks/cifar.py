@@ -54,14 +54,15 @@ def data_source(tmp: Path) -> tuple[list[str], str, int]:
 
 def epoch_seconds(cfg, bundle, run_dir: Path) -> float:
     from nnx.engine import fit
-    from nnx.engine.cpu import cpu_training
-    from nnx.models import cnn, mobilenet  # noqa: F401  (register model=cnn and model=mobilenet_v2)
+    from nnx.engine.cpu import flush_subnormals, torch_threads
     from nnx.registry import MODELS
     from nnx.run import Run
+    from nnx.runner import load_experiment
 
+    load_experiment("cifar_cnn_sweep")  # registers model=cnn and model=mobilenet_v2
     torch.manual_seed(SEED)
     bundle.batch_size = cfg.data.batch_size
-    with cpu_training("cpu", 1):
+    with torch_threads("cpu", 1), flush_subnormals("cpu"):
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
         run = Run(run_dir)
         trainer = {"epochs": 1, "plots": False, "checkpoint": False, "progress": False}

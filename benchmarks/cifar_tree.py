@@ -23,9 +23,10 @@ BATCH, LR, SEED = 32, 0.01, 0
 
 
 def model() -> nn.Module:
-    from nnx.models import cnn  # noqa: F401  (registers cnn)
     from nnx.registry import MODELS
+    from nnx.runner import load_experiment
 
+    load_experiment("cifar_cnn_sweep")  # registers model=cnn
     torch.manual_seed(SEED)
     return MODELS.build({"name": "cnn"}, input_shape=(3, 32, 32), num_classes=10)
 

@@ -10,7 +10,7 @@ from nnx.engine import fit
 from nnx.engine.config import EarlyStoppingConfig
 from nnx.engine.fit import EarlyStopping
 from nnx.errors import NnxError
-from nnx.models import cnn, mobilenet  # noqa: F401  (registers both)
+from nnx.experiments.cifar_cnn_sweep import mobilenet  # importing the package registers model=cnn, mobilenet_v2
 from nnx.registry import MODELS
 
 CIFAR, FASHION = (3, 32, 32), (1, 28, 28)

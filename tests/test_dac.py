@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from nnx.engine.clustering import (
+from nnx.engine.cpu import flush_subnormals, torch_threads
+from nnx.errors import NnxError
+from nnx.experiments.dac_mnist import pixel_weights, weighted_loss_step
+from nnx.experiments.dac_mnist.clustering import (
     cluster_scores,
     contingency,
     hungarian_accuracy,
@@ -15,9 +18,6 @@ from nnx.engine.clustering import (
     pca_features,
     standardize,
 )
-from nnx.engine.cpu import cpu_training
-from nnx.errors import NnxError
-from nnx.experiments.dac_mnist import pixel_weights, weighted_loss_step
 from nnx.registry import MODELS
 
 
@@ -149,12 +149,14 @@ def test_weighted_loss_is_eq4_plus_the_l2_term():
     assert with_l2.item() == pytest.approx(loss.item() + 0.5 * l2)
 
 
-def test_cpu_training_flushes_subnormals_and_restores_the_settings():
+def test_subnormals_are_flushed_and_threads_set_only_for_the_block():
     if not torch.set_flush_denormal(False):
         pytest.skip("this CPU cannot flush subnormals (torch.set_flush_denormal needs x86 SSE3)")
     threads, subnormal = torch.get_num_threads(), torch.tensor([1e-40])
     assert (subnormal * 1.5).item() != 0  # subnormals are kept by default...
-    with cpu_training("cpu", threads=1):
+    with torch_threads("cpu", 1), flush_subnormals("cpu"):
         assert torch.get_num_threads() == 1
         assert (subnormal * 1.5).item() == 0  # ...and flushed to zero while an autoencoder trains
     assert torch.get_num_threads() == threads and (subnormal * 1.5).item() != 0
+    with flush_subnormals("cuda"):
+        assert (subnormal * 1.5).item() != 0  # nothing changes for another device

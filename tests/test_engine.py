@@ -13,7 +13,6 @@ from nnx.engine import evaluate, fit, scoring_step, supervised_step, trainer_con
 from nnx.engine.config import EarlyStoppingConfig
 from nnx.engine.fit import EarlyStopping, run_epoch
 from nnx.errors import NnxError
-from nnx.models import mlp  # noqa: F401  (registers mlp)
 from nnx.registry import MODELS
 from nnx.run import Run
 

@@ -13,7 +13,6 @@ import torch
 from nnx.data import load
 from nnx.engine import build_optimizer, build_scheduler, fit, supervised_step
 from nnx.engine.steps import WARMUP, GraphedTrainStep, TrainStep, graph_refusal, train_epoch
-from nnx.models import mlp  # noqa: F401  (registers mlp)
 from nnx.registry import MODELS
 from nnx.run import Run
 

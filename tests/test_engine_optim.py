@@ -5,7 +5,6 @@ import torch
 
 from nnx.engine import build_optimizer, build_scheduler, trainer_config
 from nnx.errors import NnxError
-from nnx.models import mlp  # noqa: F401  (registers mlp)
 from nnx.registry import MODELS
 
 

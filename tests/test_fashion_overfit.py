@@ -148,7 +148,7 @@ def test_the_prediction_grid_marks_the_wrong_ones():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nnx.report.overfit_figures import WRONG, prediction_grid
+    from nnx.experiments.fashion_overfit.figures import WRONG, prediction_grid
 
     fig = plt.figure()
     prediction_grid(fig, np.zeros((5, 1, 4, 4)), np.array([0, 1, 2, 3, 4]), np.array([0, 1, 9, 3, 5]),

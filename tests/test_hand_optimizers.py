@@ -4,9 +4,9 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from nnx.engine.hand_optimizers import NAMES, make_optimizer
 from nnx.errors import NnxError
-from nnx.models.tensor_mlp import TensorMLP
+from nnx.experiments.optimizer_compare.hand_optimizers import NAMES, make_optimizer
+from nnx.experiments.optimizer_compare.tensor_mlp import TensorMLP
 
 STEPS = 100
 

@@ -9,9 +9,15 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
-from nnx.engine.distillation import CachedTeacherLogits, Distiller, distillation_step, hint_projection, kd_loss
 from nnx.errors import NnxError
 from nnx.experiments import kd_mnist
+from nnx.experiments.kd_mnist.distillation import (
+    CachedTeacherLogits,
+    Distiller,
+    distillation_step,
+    hint_projection,
+    kd_loss,
+)
 from nnx.models.mlp import mlp
 
 

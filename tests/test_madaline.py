@@ -5,8 +5,8 @@ import pytest
 
 from nnx.data.tabular import moons
 from nnx.errors import NnxError
+from nnx.experiments.madaline_moons.model import Madaline, mri_step, mrii_step, reverse_unit, train_epoch
 from nnx.models.adaline import bipolar
-from nnx.models.madaline import Madaline, mri_step, mrii_step, reverse_unit, train_epoch
 
 XOR_X = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]], dtype=float)
 XOR_T = np.array([-1, 1, 1, -1], dtype=float)

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from nnx.experiments.mcp_seven_segment import evaluate
-from nnx.models.mcp import DIGITS, all_inputs, ideal_outputs, mcp_single, mcp_two_layer, mcp_two_layer_exact
+from nnx.experiments.mcp_seven_segment.model import (
+    DIGITS,
+    all_inputs,
+    ideal_outputs,
+    mcp_single,
+    mcp_two_layer,
+    mcp_two_layer_exact,
+)
 
 
 def truth_table() -> dict[tuple, tuple]:

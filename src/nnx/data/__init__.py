@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import inspect
 
-from nnx.data import sources, tabular  # noqa: F401  (register the image and the tabular data sets)
+from nnx.data import sources, tabular  # importing them registers the image and the tabular data sets
 from nnx.data.bundle import DataBundle, LoaderSplit, TensorSplit
 from nnx.data.config import DataConfig
 from nnx.data.tabular import arrays_bundle
 from nnx.registry import DATASETS
 
-__all__ = ["DataBundle", "DataConfig", "LoaderSplit", "TensorSplit", "load"]
+__all__ = ["DataBundle", "DataConfig", "LoaderSplit", "TensorSplit", "load", "sources", "tabular"]
 
 
 def load(data_cfg, device: str = "cpu", seed: int = 0, run=None) -> DataBundle:

@@ -2,7 +2,6 @@
 
     from nnx.data import load
     from nnx.engine import evaluate, fit
-    from nnx.models import mlp  # noqa: F401  (registers `mlp`)
     from nnx.registry import MODELS
 
     bundle = load(cfg.data, device=run.device, seed=run.seed)
@@ -17,7 +16,7 @@ loss: `fit(..., step=lambda model, x, y: (loss, logits_or_None))`. Schemas: `Tra
 experiment's schema as `trainer`), `OptimConfig` (validated by OPTIMIZERS), `nnx.data.DataConfig`.
 """
 
-from nnx.engine import losses  # noqa: F401  (registers the losses)
+from nnx.engine import losses  # importing it registers the losses
 from nnx.engine.checkpoint import load_state
 from nnx.engine.config import EarlyStoppingConfig, TrainerConfig, required, trainer_config
 from nnx.engine.evaluate import evaluate, plot_curves, predict
@@ -25,5 +24,5 @@ from nnx.engine.fit import FitResult, fit, scoring_step, supervised_step
 from nnx.engine.optim import OptimConfig, SchedulerConfig, build_optimizer, build_scheduler
 
 __all__ = ["EarlyStoppingConfig", "FitResult", "OptimConfig", "SchedulerConfig", "TrainerConfig", "build_optimizer",
-           "build_scheduler", "evaluate", "fit", "load_state", "plot_curves", "predict", "scoring_step",
+           "build_scheduler", "evaluate", "fit", "load_state", "losses", "plot_curves", "predict", "scoring_step",
            "required", "supervised_step", "trainer_config"]

@@ -1,4 +1,9 @@
-"""Models: from-scratch learners and torch modules, each registered in `nnx.registry.MODELS`."""
+"""Models two or more experiments share, each registered in `nnx.registry.MODELS` when this package is imported;
+an experiment's own models live in its package (`nnx.experiments.<name>`)."""
+
+from nnx.models import adaline, mlp
+
+__all__ = ["adaline", "count_parameters", "load_weights", "mlp"]
 
 
 def count_parameters(params) -> int:

@@ -69,7 +69,7 @@ class LiteTrunk(nn.Module):
 
 
 def lite_trunk(backbone: str, weights: str | None, weights_path: str | None) -> nn.Module:
-    from nnx.models.backbones import load_into, read_state_dict
+    from nnx.experiments.transfer_catsdogs.backbones import load_into, read_state_dict
 
     check_available(backbone, weights, weights_path)
     net = efficientnet(backbone).from_name(package_name(backbone))

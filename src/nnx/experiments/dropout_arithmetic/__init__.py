@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from nnx.errors import NnxError
+from nnx.experiments.dropout_arithmetic import figures
 from nnx.registry import EXPERIMENTS
-from nnx.report import dropout_figures
 
 TABLES = ("standard_train", "standard_test", "inverted_train", "inverted_test")
 
@@ -112,6 +112,6 @@ def run(cfg, run) -> None:
     run.table("key_mistakes", mistakes or [{"table": "none"}], title="answer key entries that are wrong")
     run.table("expectation", convergence, title="mean training output over random masks vs the test output")
     with run.figure("tables", figsize=(13, 6.5)) as fig:
-        dropout_figures.tables_figure(fig, {"outputs": x, "mask": mask} | ours, mistakes)
+        figures.tables_figure(fig, {"outputs": x, "mask": mask} | ours, mistakes)
     with run.figure("expectation", figsize=(6, 4)) as fig:
-        dropout_figures.expectation_figure(fig, convergence)
+        figures.expectation_figure(fig, convergence)

@@ -10,7 +10,6 @@ import dataclasses
 
 import numpy as np
 
-import nnx.data.tabular  # noqa: F401  (registers iris)
 from nnx.errors import NnxError
 from nnx.models.adaline import bipolar, check_learner, least_squares, lms_config, sign
 from nnx.registry import DATASETS, EXPERIMENTS, MODELS

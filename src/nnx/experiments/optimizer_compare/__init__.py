@@ -16,12 +16,13 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
-from nnx.engine.cpu import cpu_training
-from nnx.engine.hand_optimizers import NAMES, check_choice, make_optimizer
+from nnx.engine.cpu import flush_subnormals
 from nnx.errors import NnxError
-from nnx.models import tensor_mlp  # noqa: F401  (registers model=tensor_mlp)
+from nnx.experiments.optimizer_compare import figures, tensor_mlp
+from nnx.experiments.optimizer_compare.hand_optimizers import NAMES, check_choice, make_optimizer
 from nnx.registry import EXPERIMENTS, MODELS, validate_against
-from nnx.report import optimizer_figures
+
+__all__ = ["run", "tensor_mlp"]   # importing this package registers model=tensor_mlp and the run
 
 
 @dataclasses.dataclass
@@ -160,7 +161,7 @@ def run(cfg, run) -> None:
                  "full batch" if batch_size == len(x) else "mini-batches")
 
     history, rows, curves = run.history("history"), [], {}
-    with cpu_training(run.device, cfg.cpu_threads):
+    with flush_subnormals(run.device):
         start = MODELS.build(cfg.model, n_in=x.shape[1], n_out=num_classes, seed=run.seed, device=run.device)
         top = sharpness(start, x, y, seed=run.seed)
         stable = 2 / top if top > 0 else None  # no curvature bound when the dominant direction is not convex
@@ -187,4 +188,4 @@ def run(cfg, run) -> None:
     run.table("protocol", rows, title=f"Steps until the training loss < {protocol.target_loss:g} "
                                       f"(at most {protocol.max_iters}), impl={optim.impl}")
     with run.figure("loss_curves", figsize=(4.2 * min(3, len(names)), 3.4 * math.ceil(len(names) / 3))) as fig:
-        optimizer_figures.loss_curves_figure(fig, curves, protocol.target_loss)
+        figures.loss_curves_figure(fig, curves, protocol.target_loss)

@@ -14,12 +14,13 @@ import numpy as np
 import torch
 
 from nnx.engine import TrainerConfig, fit
-from nnx.engine.clustering import cluster_scores, kmeans_labels, pca_features, standardize
-from nnx.engine.cpu import cpu_training
+from nnx.engine.cpu import flush_subnormals
 from nnx.errors import NnxError
-from nnx.models import autoencoder  # noqa: F401  (registers model=autoencoder)
+from nnx.experiments.dac_mnist import autoencoder, figures
+from nnx.experiments.dac_mnist.clustering import cluster_scores, kmeans_labels, pca_features, standardize
 from nnx.registry import EXPERIMENTS, MODELS
-from nnx.report import dac_figures
+
+__all__ = ["autoencoder", "run"]   # importing this package registers model=autoencoder and the run
 
 METHODS = {"kmeans_raw": "KMeans (raw pixels)", "pca_kmeans": "PCA + KMeans", "ae_kmeans": "AE + KMeans (unweighted)",
            "dac_kmeans": "DAC + KMeans"}
@@ -161,7 +162,7 @@ def run(cfg, run) -> None:
         torch.manual_seed(run.seed)  # the same initial weights and the same batches for both autoencoders
         bundle.set_rng_state(data_rng)
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape)
-        with cpu_training(run.device, cfg.cpu_threads):
+        with flush_subnormals(run.device):
             result = fit(model, bundle, cfg.trainer, cfg.optim, run,
                          step=weighted_loss_step(pixel_weight, settings.beta), name=name)
         run.metrics_update(result.metrics(), prefix=f"{name}/")
@@ -185,16 +186,16 @@ def run(cfg, run) -> None:
 
     image_shape = bundle.input_shape[1:] if len(bundle.input_shape) == 3 else bundle.input_shape
     with run.figure("pixel_importance", figsize=(4.2, 3.6)) as fig:
-        dac_figures.pixel_importance(fig, raw_weights.cpu().numpy().reshape(image_shape), len(labelled))
+        figures.pixel_importance(fig, raw_weights.cpu().numpy().reshape(image_shape), len(labelled))
     with run.figure("reconstructions", figsize=(10, 1.1 * (1 + len(reconstructions)))) as fig:
-        dac_figures.reconstructions(fig, x_test.cpu().numpy(), y_test,
+        figures.reconstructions(fig, x_test.cpu().numpy(), y_test,
                                     {n: r.cpu().numpy() for n, r in reconstructions.items()}, image_shape)
     if "dac" in codes and codes["dac"].shape[1] >= 3:  # a smaller code has no 3-D view
         with run.figure("codes_3d", figsize=(6, 5.5)) as fig:
-            dac_figures.codes_scatter(fig, codes["dac"], y_test, bundle.classes, settings.scatter_points, run.seed)
+            figures.codes_scatter(fig, codes["dac"], y_test, bundle.classes, settings.scatter_points, run.seed)
     with run.figure("ari", figsize=(6.5, 3.6)) as fig:
-        dac_figures.ari_bars(fig, {METHODS[row["method"]]: row["ari"] for row in rows},
+        figures.ari_bars(fig, {METHODS[row["method"]]: row["ari"] for row in rows},
                              {METHODS[m]: cfg.reference.get(f"{m}/ari") for m in METHODS
                               if bundle.name == cfg.get("reference_data")}, bundle.name)  # MNIST's beside MNIST
     with run.figure("loss_curve", figsize=(5.5, 3.6)) as fig:
-        dac_figures.loss_curves(fig, histories)
+        figures.loss_curves(fig, histories)

@@ -6,9 +6,9 @@ import dataclasses
 
 import numpy as np
 
-from nnx.models.mcp import DIGITS, all_inputs, bits, ideal_outputs
+from nnx.experiments.mcp_seven_segment import figures
+from nnx.experiments.mcp_seven_segment.model import DIGITS, all_inputs, bits, ideal_outputs
 from nnx.registry import EXPERIMENTS, MODELS
-from nnx.report import mcp_figures
 
 
 @dataclasses.dataclass
@@ -51,11 +51,11 @@ def run(cfg, run) -> None:
             run.table(f"weights_{name}_layer{depth}", weight_rows(layer), title=f"{name}, layer {depth}")
         n_units = sum(len(layer.unit_names) for layer in net.layers)
         with run.figure(f"weights_{name}", figsize=(7, 1.2 + 0.45 * n_units)) as fig:
-            mcp_figures.weights_figure(fig, net.layers)
+            figures.weights_figure(fig, net.layers)
 
     digit_patterns = {digit: bits(p) for digit, p in DIGITS.items()}
     digit_inputs = np.array(list(digit_patterns.values()))
     with run.figure("digits", figsize=(9, 3.6 + 0.3 * len(nets))) as fig:
-        mcp_figures.digits_figure(fig, digit_patterns, {name: net(digit_inputs) for name, net in nets.items()})
+        figures.digits_figure(fig, digit_patterns, {name: net(digit_inputs) for name, net in nets.items()})
     with run.figure("outputs_128", figsize=(2.2 * (len(nets) + 1), 6)) as fig:
-        mcp_figures.heatmap_figure(fig, inputs, {"ideal": ideal} | {name: net(inputs) for name, net in nets.items()})
+        figures.heatmap_figure(fig, inputs, {"ideal": ideal} | {name: net(inputs) for name, net in nets.items()})

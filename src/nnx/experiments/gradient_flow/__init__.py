@@ -17,9 +17,8 @@ from torch import nn
 
 from nnx.engine import TrainerConfig, evaluate, fit
 from nnx.errors import NnxError
-from nnx.models import mlp  # noqa: F401  (registers model=mlp)
+from nnx.experiments.gradient_flow import figures
 from nnx.registry import EXPERIMENTS, MODELS
-from nnx.report import gradient_flow_figures
 
 INITS = {
     "zeros": nn.init.zeros_,
@@ -157,6 +156,6 @@ def run(cfg, run) -> None:
     for clip in cfg.clips:
         suffix = "_clip" if clip is not None else ""
         with run.figure(f"grad_norms{suffix}", figsize=(2.6 * len(cfg.inits), 2.3 * len(cfg.activations))) as fig:
-            gradient_flow_figures.grad_heatmaps(fig, layers, cfg.activations, cfg.inits, suffix)
+            figures.grad_heatmaps(fig, layers, cfg.activations, cfg.inits, suffix)
     with run.figure("loss_curves", figsize=(4.2 * len(cfg.activations), 3.6)) as fig:
-        gradient_flow_figures.loss_curves(fig, histories, cfg.activations, cfg.inits)
+        figures.loss_curves(fig, histories, cfg.activations, cfg.inits)

@@ -6,9 +6,8 @@ import dataclasses
 
 import numpy as np
 
-import nnx.data.tabular  # noqa: F401  (registers moons)
+from nnx.experiments.madaline_moons.model import train_epoch
 from nnx.models.adaline import bipolar, check_learner, lms_config
-from nnx.models.madaline import train_epoch
 from nnx.registry import DATASETS, EXPERIMENTS, MODELS
 from nnx.report import classic_figures
 

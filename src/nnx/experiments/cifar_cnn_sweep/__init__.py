@@ -17,11 +17,13 @@ import dataclasses
 import math
 
 from nnx.engine import TrainerConfig, evaluate, fit
-from nnx.engine.cpu import cpu_training
+from nnx.engine.cpu import flush_subnormals
 from nnx.errors import NnxError
-from nnx.models import cnn, count_parameters, mobilenet  # noqa: F401  (cnn, mobilenet: register the models)
+from nnx.experiments.cifar_cnn_sweep import cnn, figures, mobilenet
+from nnx.models import count_parameters
 from nnx.registry import EXPERIMENTS, MODELS
-from nnx.report import cnn_figures
+
+__all__ = ["cnn", "mobilenet", "run"]   # importing this package registers model=cnn, model=mobilenet_v2 and the run
 
 
 @dataclasses.dataclass
@@ -51,17 +53,17 @@ def table_metrics(result) -> dict:
 
 
 def draw_filters_and_maps(run, model, bundle, image_index: int, variant: str) -> None:
-    weight = cnn_figures.first_conv(model).weight.detach().float().cpu().numpy()
+    weight = figures.first_conv(model).weight.detach().float().cpu().numpy()
     columns = min(8, len(weight))
     with run.figure("kernels", figsize=(1.3 * columns, 1.5 * math.ceil(len(weight) / columns) + 0.4)) as fig:
-        cnn_figures.kernels_figure(fig, weight, columns)
+        figures.kernels_figure(fig, weight, columns)
     raw = bundle.test.x[image_index:image_index + 1]
-    blocks = getattr(model, "feature_blocks", None) or [cnn_figures.first_conv(model)]
-    maps = cnn_figures.feature_maps(model, blocks, bundle.prepare(raw))
+    blocks = getattr(model, "feature_blocks", None) or [figures.first_conv(model)]
+    maps = figures.feature_maps(model, blocks, bundle.prepare(raw))
     label = bundle.classes[int(bundle.test.y[image_index])]
     columns = max(min(16, len(m)) for m in maps)
     with run.figure("feature_maps", figsize=(max(4.0, 0.9 * columns), 1.3 * (len(maps) + 1) + 0.4)) as fig:
-        cnn_figures.feature_maps_figure(fig, raw[0].cpu().numpy(), maps,
+        figures.feature_maps_figure(fig, raw[0].cpu().numpy(), maps,
                                         f"{variant}: test image {image_index} ({label}) after each conv block")
 
 
@@ -69,7 +71,7 @@ def draw_filters_and_maps(run, model, bundle, image_index: int, variant: str) ->
 def run(cfg, run) -> None:
     from nnx.data import load
 
-    with cpu_training(run.device, cfg.cpu_threads):
+    with flush_subnormals(run.device):
         bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
         if not 0 <= cfg.feature_image < len(bundle.test):
             raise NnxError(f"feature_image={cfg.feature_image} is not one of the {len(bundle.test)} test images")

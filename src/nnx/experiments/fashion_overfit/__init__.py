@@ -21,9 +21,9 @@ import torch
 from nnx.engine import TrainerConfig, evaluate, fit, predict, required, scoring_step, trainer_config
 from nnx.engine.optim import build_optimizer, build_scheduler
 from nnx.errors import NnxError
-from nnx.models import count_parameters, mlp  # noqa: F401  (mlp: registers model=mlp)
+from nnx.experiments.fashion_overfit import figures
+from nnx.models import count_parameters
 from nnx.registry import EXPERIMENTS, MODELS
-from nnx.report import overfit_figures
 
 
 @dataclasses.dataclass
@@ -129,7 +129,7 @@ def draw_predictions(run, model, bundle, count: int, variant: str) -> None:
         predicted = model(bundle.prepare(raw)).argmax(1).cpu().numpy()
     columns = min(8, count)
     with run.figure("predictions", figsize=(1.35 * columns, 1.6 * math.ceil(count / columns) + 0.5)) as fig:
-        overfit_figures.prediction_grid(fig, raw.float().div(255).cpu().numpy(), bundle.test.y[:count].cpu().numpy(),
+        figures.prediction_grid(fig, raw.float().div(255).cpu().numpy(), bundle.test.y[:count].cpu().numpy(),
                                         predicted, bundle.classes, columns, title=f"{variant}: ")
 
 
@@ -166,8 +166,8 @@ def run(cfg, run) -> None:
         run.metric("l1_penalty", cfg.regularization.l1 * weight_l1(model).item())
     run.metrics_update(sparsity(model, cfg.sparsity_threshold))
     with run.figure("weights", figsize=(11, 3.4)) as fig:
-        overfit_figures.weight_histograms(fig, [w.detach().cpu().numpy() for w in weight_matrices(model)],
+        figures.weight_histograms(fig, [w.detach().cpu().numpy() for w in weight_matrices(model)],
                                           cfg.sparsity_threshold, f"{cfg.variant}: ")
     with run.figure("loss_gap", figsize=(11, 4.2)) as fig:
-        overfit_figures.loss_gap_figure(fig, result.history, f"{cfg.variant}: ", train_loss_clean)
+        figures.loss_gap_figure(fig, result.history, f"{cfg.variant}: ", train_loss_clean)
     draw_predictions(run, model, bundle, cfg.grid_images, cfg.variant)

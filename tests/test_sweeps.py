@@ -132,7 +132,7 @@ def test_realign_jobs_moves_each_earlier_job_to_its_place_in_the_new_grid(tmp_pa
 
 SEARCHES = sorted(p.stem for p in (CONF / "hparams_search").glob("*.yaml") if p.stem != "optuna")
 # searches not named after the experiment they run
-SEARCHED = {"cifar_b_model": ["experiment=cifar_cnn_sweep", "variant=b_model"]}
+SEARCHED = {name: ["experiment=cifar_cnn_sweep", "variant=b_model"] for name in ("cifar_b_model", "cifar_b_model_fine")}
 
 
 @pytest.mark.parametrize("search", SEARCHES)

@@ -8,7 +8,7 @@ from torch import nn
 from formats import write_cifar
 from nnx.engine import fit
 from nnx.engine.config import EarlyStoppingConfig
-from nnx.engine.fit import EarlyStopping
+from nnx.engine.early_stopping import EarlyStopping
 from nnx.errors import NnxError
 from nnx.experiments.cifar_cnn_sweep import mobilenet  # importing the package registers model=cnn, mobilenet_v2
 from nnx.registry import MODELS

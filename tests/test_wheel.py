@@ -1,8 +1,10 @@
 """A non-editable install works: the wheel holds the configs, and `nnx list` and a run work from another folder."""
 
 import os
+import shutil
 import subprocess
 import sys
+import zipfile
 
 from conftest import ROOT, read_metrics
 
@@ -10,12 +12,19 @@ EXPERIMENTS_SHIPPED = 9
 
 
 def test_the_wheel_carries_its_configs_and_runs_outside_the_checkout(tmp_path):
-    wheels, target, elsewhere = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
+    source, wheels, target, elsewhere = (tmp_path / name for name in ("source", "wheels", "site", "elsewhere"))
     elsewhere.mkdir()
+    # Built from a clean copy: an in-tree build reuses build/lib, where a moved module's old copy would stay.
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(ROOT)], check=True,
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(source)], check=True,
                    capture_output=True, cwd=tmp_path)
     (wheel,) = wheels.glob("nnx-*.whl")
+    shipped = {name for name in zipfile.ZipFile(wheel).namelist() if name.endswith(".py")}
+    checkout = {str(path.relative_to(ROOT / "src")) for path in (ROOT / "src").rglob("*.py")}
+    assert shipped == checkout  # every module, and nothing the checkout no longer has
     subprocess.run([*pip, "install", "--no-deps", "--target", str(target), str(wheel)], check=True, capture_output=True)
     env = os.environ | {"PYTHONPATH": str(target), "NNX_OUTPUT_DIR": str(elsewhere / "outputs"), "COLUMNS": "200"}
 

@@ -25,7 +25,8 @@ import torch
 
 from nnx import console
 from nnx.engine.checkpoint import Checkpoints, prefixed, rng_state
-from nnx.engine.config import EarlyStoppingConfig, trainer_config
+from nnx.engine.config import trainer_config
+from nnx.engine.early_stopping import EarlyStopping
 from nnx.engine.optim import build_optimizer, build_scheduler
 from nnx.engine.resume import restore
 from nnx.engine.steps import train_epoch, train_step
@@ -58,42 +59,6 @@ class FitResult:
             summary |= {key: row[key] for key in ("train_loss", "train_acc", "val_loss", "val_acc")
                         if row.get(key) is not None}
         return summary
-
-
-class EarlyStopping:
-    """Keras' rule: stop after `patience` epochs whose monitored value did not beat the best by `min_delta`."""
-
-    def __init__(self, cfg: EarlyStoppingConfig, columns: set[str]):
-        if cfg.monitor.startswith("test_"):
-            raise NnxError(f"trainer.early_stopping.monitor={cfg.monitor!r}: the test split never chooses a model",
-                           fix="monitor val_* (with data.val_fraction > 0) or train_*")
-        if cfg.monitor not in columns:
-            raise NnxError(f"trainer.early_stopping.monitor={cfg.monitor!r} is not logged here",
-                           fix=f"choose one of {', '.join(sorted(columns))} (val_* needs data.val_fraction > 0)")
-        self.cfg = cfg
-        self.maximize = cfg.mode == "max" or (cfg.mode == "auto" and "acc" in cfg.monitor)
-        self.best, self.best_epoch, self.wait = None, None, 0
-
-    def update(self, row: dict) -> bool:
-        """Record one epoch's row; True when it improved on the best so far."""
-        value = row[self.cfg.monitor]
-        sign = 1 if self.maximize else -1
-        if self.best is None or sign * (value - self.best) > self.cfg.min_delta:
-            self.best, self.best_epoch, self.wait = value, row["epoch"], 0
-            return True
-        self.wait += 1
-        return False
-
-    @property
-    def should_stop(self) -> bool:
-        """After an epoch that did not improve, once `patience` such epochs ran in a row (patience 0: at the first)."""
-        return self.cfg.patience is not None and self.wait > 0 and self.wait >= self.cfg.patience
-
-    def state_dict(self) -> dict:
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
 
 
 def supervised_step(loss_fn: torch.nn.Module) -> Step:
@@ -154,99 +119,127 @@ def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: St
     (e.g. with parameter groups), then with its built per-epoch `scheduler` if any. `val_step` scores the validation
     split (default: `step`), e.g. `scoring_step(trainer_cfg)` for a model trained on another loss. `on_epoch(epoch)`
     is called after each epoch's training, before validation (e.g. to read statistics gathered by hooks)."""
-    cfg = trainer_config(trainer_cfg)
-    model.to(bundle.device)
-    if is_optimizer(optim_cfg):
-        optimizer = optim_cfg
-    elif scheduler is not None:  # it would step some other optimizer: never silently dropped
-        raise TypeError("fit: a built scheduler needs the built optimizer it steps, not an optim config")
-    else:
-        optimizer = build_optimizer(optim_cfg, [p for p in model.parameters() if p.requires_grad])
-        scheduler = build_scheduler(optim_cfg, optimizer, cfg.epochs)
-    scoring = scoring_step(cfg)
-    train = train_step(model, step or scoring, optimizer, cfg, bundle, custom_step=step is not None, log=run.log)
-    val_step = val_step or step or scoring
-    has_val = bundle.val is not None
-    if cfg.test_each_epoch and bundle.test is None:
-        raise NnxError(f"trainer.test_each_epoch: {bundle.name or 'this data set'} has no test split",
-                       fix="use trainer.test_each_epoch=false")
-    columns = {"train_loss", "train_acc"} | ({"val_loss", "val_acc"} if has_val else set())
-    monitor_cfg = cfg.early_stopping
-    if not has_val and cfg.early_stopping.patience is None and monitor_cfg.monitor.startswith("val_"):
-        monitor_cfg = dataclasses.replace(monitor_cfg, monitor="train_loss")  # best.pt still needs a yardstick
-    stopper = EarlyStopping(monitor_cfg, columns)
-    checkpoints = Checkpoints(run.dir, name, enabled=cfg.checkpoint)
-    history = run.history(prefixed(name, "history"))
-    rows: list[dict] = []
-    first_epoch, stopped_early, diverged = 1, False, False
-    start = time.perf_counter()
-
-    if cfg.resume and checkpoints.never_started_in(cfg.resume):
-        run.log.warning("%s: no %s in %s (the run stopped before it): trained from the start", name,
-                        checkpoints.last.name, cfg.resume)
-    elif cfg.resume:
-        state = restore(cfg.resume, checkpoints, model, optimizer, scheduler, stopper, bundle)
-        rows = list(state["history"])
-        for row in rows:
-            history.log(**row)
-        first_epoch, stopped_early = state["epoch"] + 1, state["stopped_early"]
-        run.log.info("%sresumed from %s after epoch %d", f"{name}: " if name else "", cfg.resume, state["epoch"])
-
-    label = f"{name} " if name else ""
-    with progress_bar(cfg.progress, label) as advance:
-        for epoch in range(first_epoch, cfg.epochs + 1):
-            if stopped_early:
+    training = Training(model, bundle, trainer_cfg, optim_cfg, run, step=step, val_step=val_step, name=name,
+                        scheduler=scheduler, on_epoch=on_epoch)
+    with progress_bar(training.cfg.progress, training.label) as advance:
+        for epoch in range(training.first_epoch, training.cfg.epochs + 1):
+            if training.stopped_early or training.diverged:
                 break
-            tic = time.perf_counter()
-            lr = optimizer.param_groups[0]["lr"]
-            train_loss, train_acc = train_epoch(train, bundle, DIVERGENCE_CHECK_EVERY, advance,
-                                                f"{label}epoch {epoch}/{cfg.epochs}")
-            if on_epoch is not None:
-                on_epoch(epoch)
-            row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": None, "val_acc": None,
-                   **({"test_loss": None, "test_acc": None} if cfg.test_each_epoch else {}), "lr": lr}
-            if not math.isfinite(train_loss):
-                diverged = True
-                history.log(**row, seconds=time.perf_counter() - tic)
-                rows.append(history.rows[-1])
-                run.log.warning("%sepoch %d: the training loss is not finite: diverged (lr=%g)", label, epoch, lr)
-                break
-            if has_val:
-                row["val_loss"], row["val_acc"] = run_epoch(model, bundle, "val", val_step, cfg)
-            if cfg.test_each_epoch:  # after val: the early-stopping columns never include these
-                row["test_loss"], row["test_acc"] = run_epoch(model, bundle, "test", scoring, cfg)
-            if scheduler is not None:
-                scheduler.step()
-            row["seconds"] = time.perf_counter() - tic
-            history.log(**row)
-            rows.append(history.rows[-1])
-            if stopper.update(row):
-                checkpoints.save_best(model)
-            stopped_early = stopper.should_stop
-            checkpoints.save_last({
-                "model": model.state_dict(), "optimizer": train.optimizer_state(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else None, "epoch": epoch,
-                "history": rows, "early_stopping": stopper.state_dict(), "stopped_early": stopped_early,
-                "rng": rng_state(bundle.device), "data_rng": bundle.rng_state(),
-            })
-            run.log.info("%sepoch %d/%d  %s  %.1f s", label, epoch, cfg.epochs, format_row(row), row["seconds"])
-            if stopped_early:
-                run.log.info("%searly stop: %s has not improved for %d epochs (best %.4g at epoch %d)", label,
-                             stopper.cfg.monitor, stopper.wait, stopper.best, stopper.best_epoch)
+            training.epoch(epoch, advance)
+    return training.result()
 
-    restored = False
-    if diverged:
-        run.status = "diverged"
-    elif cfg.restore_best and has_val and checkpoints.enabled and checkpoints.best.is_file():
-        model.load_state_dict(torch.load(checkpoints.best, map_location=bundle.device, weights_only=True))
-        restored = True
-    if cfg.plots and rows:
-        from nnx.engine.evaluate import plot_curves
 
-        plot_curves(run, rows, prefixed(name, "curves"))
-    last_epoch = rows[-1]["epoch"] if rows else 0
-    return FitResult(rows, stopper.best_epoch, last_epoch, stopped_early, diverged, time.perf_counter() - start,
-                     restored_best=restored)
+class Training:
+    """One `fit`'s state between epochs: set up (optimizer, schedule, steps, early stopping, checkpoints, history)
+    and resumed from `trainer.resume` by the constructor, advanced by `epoch(n)`, summed up by `result()`."""
+
+    def __init__(self, model, bundle, trainer_cfg, optim_cfg, run, *, step, val_step, name, scheduler, on_epoch):
+        cfg = self.cfg = trainer_config(trainer_cfg)
+        self.model, self.bundle, self.run, self.name, self.on_epoch = model, bundle, run, name, on_epoch
+        model.to(bundle.device)
+        if is_optimizer(optim_cfg):
+            optimizer = optim_cfg
+        elif scheduler is not None:  # it would step some other optimizer: never silently dropped
+            raise TypeError("fit: a built scheduler needs the built optimizer it steps, not an optim config")
+        else:
+            optimizer = build_optimizer(optim_cfg, [p for p in model.parameters() if p.requires_grad])
+            scheduler = build_scheduler(optim_cfg, optimizer, cfg.epochs)
+        self.optimizer, self.scheduler = optimizer, scheduler
+        self.scoring = scoring_step(cfg)
+        self.train = train_step(model, step or self.scoring, optimizer, cfg, bundle, custom_step=step is not None,
+                                log=run.log)
+        self.val_step = val_step or step or self.scoring
+        self.has_val = bundle.val is not None
+        if cfg.test_each_epoch and bundle.test is None:
+            raise NnxError(f"trainer.test_each_epoch: {bundle.name or 'this data set'} has no test split",
+                           fix="use trainer.test_each_epoch=false")
+        columns = {"train_loss", "train_acc"} | ({"val_loss", "val_acc"} if self.has_val else set())
+        monitor_cfg = cfg.early_stopping
+        if not self.has_val and cfg.early_stopping.patience is None and monitor_cfg.monitor.startswith("val_"):
+            monitor_cfg = dataclasses.replace(monitor_cfg, monitor="train_loss")  # best.pt still needs a yardstick
+        self.stopper = EarlyStopping(monitor_cfg, columns)
+        self.checkpoints = Checkpoints(run.dir, name, enabled=cfg.checkpoint)
+        self.history = run.history(prefixed(name, "history"))
+        self.rows: list[dict] = []
+        self.first_epoch, self.stopped_early, self.diverged = 1, False, False
+        self.label = f"{name} " if name else ""
+        self.start = time.perf_counter()
+        if cfg.resume:
+            self.resume(cfg.resume)
+
+    def resume(self, folder) -> None:
+        """Continue from the last epoch `folder`'s checkpoint holds (weights, optimizer, schedule, rng, history)."""
+        if self.checkpoints.never_started_in(folder):
+            self.run.log.warning("%s: no %s in %s (the run stopped before it): trained from the start", self.name,
+                                 self.checkpoints.last.name, folder)
+            return
+        state = restore(folder, self.checkpoints, self.model, self.optimizer, self.scheduler, self.stopper,
+                        self.bundle)
+        self.rows = list(state["history"])
+        for row in self.rows:
+            self.history.log(**row)
+        self.first_epoch, self.stopped_early = state["epoch"] + 1, state["stopped_early"]
+        self.run.log.info("%sresumed from %s after epoch %d", f"{self.name}: " if self.name else "", folder,
+                          state["epoch"])
+
+    def epoch(self, epoch: int, advance) -> None:
+        """Train one epoch, then validate, schedule, log, checkpoint and decide on early stopping."""
+        cfg, bundle, run, label = self.cfg, self.bundle, self.run, self.label
+        tic = time.perf_counter()
+        lr = self.optimizer.param_groups[0]["lr"]
+        train_loss, train_acc = train_epoch(self.train, bundle, DIVERGENCE_CHECK_EVERY, advance,
+                                            f"{label}epoch {epoch}/{cfg.epochs}")
+        if self.on_epoch is not None:
+            self.on_epoch(epoch)
+        row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": None, "val_acc": None,
+               **({"test_loss": None, "test_acc": None} if cfg.test_each_epoch else {}), "lr": lr}
+        if not math.isfinite(train_loss):
+            self.diverged = True
+            self.history.log(**row, seconds=time.perf_counter() - tic)
+            self.rows.append(self.history.rows[-1])
+            run.log.warning("%sepoch %d: the training loss is not finite: diverged (lr=%g)", label, epoch, lr)
+            return
+        if self.has_val:
+            row["val_loss"], row["val_acc"] = run_epoch(self.model, bundle, "val", self.val_step, cfg)
+        if cfg.test_each_epoch:  # after val: the early-stopping columns never include these
+            row["test_loss"], row["test_acc"] = run_epoch(self.model, bundle, "test", self.scoring, cfg)
+        if self.scheduler is not None:
+            self.scheduler.step()
+        row["seconds"] = time.perf_counter() - tic
+        self.history.log(**row)
+        self.rows.append(self.history.rows[-1])
+        if self.stopper.update(row):
+            self.checkpoints.save_best(self.model)
+        self.stopped_early = self.stopper.should_stop
+        self.checkpoints.save_last({
+            "model": self.model.state_dict(), "optimizer": self.train.optimizer_state(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None, "epoch": epoch,
+            "history": self.rows, "early_stopping": self.stopper.state_dict(), "stopped_early": self.stopped_early,
+            "rng": rng_state(bundle.device), "data_rng": bundle.rng_state(),
+        })
+        run.log.info("%sepoch %d/%d  %s  %.1f s", label, epoch, cfg.epochs, format_row(row), row["seconds"])
+        if self.stopped_early:
+            stopper = self.stopper
+            run.log.info("%searly stop: %s has not improved for %d epochs (best %.4g at epoch %d)", label,
+                         stopper.cfg.monitor, stopper.wait, stopper.best, stopper.best_epoch)
+
+    def result(self) -> FitResult:
+        """The run's status, the best epoch's weights when `trainer.restore_best` asks, the curves, the summary."""
+        restored = False
+        if self.diverged:
+            self.run.status = "diverged"
+        elif (self.cfg.restore_best and self.has_val and self.checkpoints.enabled
+              and self.checkpoints.best.is_file()):
+            self.model.load_state_dict(torch.load(self.checkpoints.best, map_location=self.bundle.device,
+                                                  weights_only=True))
+            restored = True
+        if self.cfg.plots and self.rows:
+            from nnx.engine.evaluate import plot_curves
+
+            plot_curves(self.run, self.rows, prefixed(self.name, "curves"))
+        last_epoch = self.rows[-1]["epoch"] if self.rows else 0
+        return FitResult(self.rows, self.stopper.best_epoch, last_epoch, self.stopped_early, self.diverged,
+                         time.perf_counter() - self.start, restored_best=restored)
 
 
 def format_row(row: dict) -> str:

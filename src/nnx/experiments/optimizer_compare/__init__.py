@@ -1,7 +1,7 @@
 """optimizer_compare: hand-written SGD, momentum, Nesterov, RMSProp and Adam on a two-layer MLP of plain tensors.
 
 The assignment's protocol: for each learning rate, train from the same initial weights until the training loss is
-below the target (0.1) or `trainer.max_iters` (1000) steps have been taken. A run whose loss blows up is stopped and
+below the target (0.1) or `protocol.max_iters` (1000) steps have been taken. A run whose loss blows up is stopped and
 recorded as diverged (and where), never plotted as NaN.
 """
 
@@ -46,7 +46,7 @@ class ProtocolConfig:
 
 @dataclasses.dataclass
 class OptimizerCompareConfig:
-    trainer: ProtocolConfig = dataclasses.field(default_factory=ProtocolConfig)
+    protocol: ProtocolConfig = dataclasses.field(default_factory=ProtocolConfig)  # its own loop, not fit's trainer
     optim: OptimSettings = dataclasses.field(default_factory=OptimSettings)  # ours: impl, lrs; run() checks it too
 
 
@@ -145,14 +145,14 @@ def chosen_runs(optim: OptimSettings, protocol: ProtocolConfig) -> tuple[list[st
     if not lrs or any(lr <= 0 for lr in lrs):
         raise NnxError(f"learning rates must be positive, got {lrs}", fix="e.g. optim.lr=0.01")
     if protocol.max_iters < 0 or protocol.diverge_factor <= 1:
-        raise NnxError("trainer.max_iters must be >= 0 and trainer.diverge_factor > 1")
+        raise NnxError("protocol.max_iters must be >= 0 and protocol.diverge_factor > 1")
     return names, lrs
 
 
 @EXPERIMENTS.register("optimizer_compare", schema=OptimizerCompareConfig)
 def run(cfg, run) -> None:
     optim = OptimSettings(**validate_against(OptimSettings, OmegaConf.to_container(cfg.optim, resolve=True), "optim"))
-    protocol = ProtocolConfig(**OmegaConf.to_container(cfg.trainer, resolve=True))
+    protocol = ProtocolConfig(**OmegaConf.to_container(cfg.protocol, resolve=True))
     names, lrs = chosen_runs(optim, protocol)
 
     x, y, x_test, y_test, num_classes = load_xy(cfg, run)

@@ -18,7 +18,12 @@ from nnx.experiments.kd_mnist.distillation import (
     hint_projection,
     kd_loss,
 )
-from nnx.models.mlp import mlp
+from nnx.registry import MODELS
+
+
+def mlp(input_shape, num_classes, **model):
+    """model=mlp through its schema (defaults and range checks), as a run builds it."""
+    return MODELS.build({"name": "mlp", **model}, input_shape=input_shape, num_classes=num_classes)
 
 
 @pytest.fixture

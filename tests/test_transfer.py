@@ -15,9 +15,15 @@ from nnx.data.config import DataConfig
 from nnx.engine import fit
 from nnx.errors import NnxError
 from nnx.experiments.transfer_catsdogs import TransferOptimConfig, transfer_optimizer
-from nnx.experiments.transfer_catsdogs.backbones import TransferNet, transfer
+from nnx.experiments.transfer_catsdogs.backbones import TransferNet
 from nnx.experiments.transfer_catsdogs.features import feature_bundle
+from nnx.registry import MODELS
 from nnx.run import Run
+
+
+def transfer(input_shape, num_classes, **model):
+    """model=transfer through its schema (defaults and range checks), as a run builds it."""
+    return MODELS.build({"name": "transfer", **model}, input_shape=input_shape, num_classes=num_classes)
 
 QUIET = {"epochs": 2, "checkpoint": False, "plots": False, "progress": False}
 

@@ -1,7 +1,8 @@
 """One small generic registry: `@REG.register("name", schema=Dataclass)` and `REG.build(cfg, **extra)`.
 
-A schema is a dataclass of the component's config keys; `build` validates `cfg` against it (unknown key or wrong
-type -> NnxError naming the key) and calls the factory with the validated keys as keyword arguments.
+A schema is a dataclass of the component's config keys, their defaults (stated once: the factory takes them all as
+keyword arguments, without defaults of its own) and, in `__post_init__`, their range checks; `build` validates `cfg`
+against it (unknown key, wrong type or out of range -> NnxError naming the key) and calls the factory.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def validate_against(schema: type, params: dict, where: str) -> dict:
     """Merge `params` into a structured config of `schema`: one clear line for a bad key or type."""
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), params)
+        checked = OmegaConf.to_object(merged)  # the dataclass itself: its __post_init__ checks the ranges
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", "") or ""
         message = str(err).splitlines()[0]
@@ -83,7 +85,7 @@ def validate_against(schema: type, params: dict, where: str) -> dict:
         if isinstance(err, ConfigKeyError) and dataclasses.is_dataclass(schema):  # a misspelt key: the valid ones
             fix = f"valid keys: {', '.join(field.name for field in dataclasses.fields(schema))}"
         raise NnxError(f"invalid config value {where}: {message}", fix=fix) from None
-    return OmegaConf.to_container(merged, resolve=True)
+    return dataclasses.asdict(checked)
 
 
 # The registries every part of nnx registers into. Shared entries are filled by importing their home package (done

@@ -24,6 +24,11 @@ class MlpConfig:
     dropout: float = 0.0  # after every hidden activation
     input_dropout: float = 0.0  # on the input pixels (Hinton et al.'s regularised nets: 0.2)
 
+    def __post_init__(self):
+        for key in ("dropout", "input_dropout"):
+            if not 0 <= getattr(self, key) < 1:
+                raise NnxError(f"model.{key}={getattr(self, key)} must be in [0, 1)")
+
 
 def activation_layer(name: str) -> nn.Module:
     if name not in ACTIVATIONS:
@@ -32,11 +37,8 @@ def activation_layer(name: str) -> nn.Module:
 
 
 @MODELS.register("mlp", schema=MlpConfig)
-def mlp(input_shape: tuple, num_classes: int, hidden: list[int] = (128, 128), activation: str = "relu",
-        dropout: float = 0.0, input_dropout: float = 0.0) -> nn.Sequential:
-    for key, rate in (("dropout", dropout), ("input_dropout", input_dropout)):
-        if not 0 <= rate < 1:
-            raise NnxError(f"model.{key}={rate} must be in [0, 1)")
+def mlp(input_shape: tuple, num_classes: int, *, hidden: list[int], activation: str, dropout: float,
+        input_dropout: float) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Flatten()] + ([nn.Dropout(input_dropout)] if input_dropout else [])
     width = math.prod(input_shape)
     for size in hidden:

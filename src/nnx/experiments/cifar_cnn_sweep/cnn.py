@@ -42,6 +42,19 @@ class CnnConfig:
     dropout: float = 0.3         # before the linear classifier
     init: str = "glorot"         # glorot (Keras': Glorot-uniform weights, zero biases) | torch (PyTorch's defaults)
 
+    def __post_init__(self):
+        if not 0 <= self.dropout < 1:
+            raise NnxError(f"model.dropout={self.dropout} must be in [0, 1)")
+        if self.pool_every < 0:
+            raise NnxError(f"model.pool_every={self.pool_every} must be 0 (one pool at the end) or a positive count "
+                           "of convs")
+        if min(self.kernel_size, self.kernel_size2, self.pool) < 1 or self.kernel_size % 2 == 0:
+            raise NnxError(f"model.kernel_size={self.kernel_size} must be odd (for 'same' padding); kernel_size2 "
+                           "and pool must be positive")
+        filters = self.filters
+        if filters is not None and (isinstance(filters, bool) or not isinstance(filters, int) or filters < 1):
+            raise NnxError(f"model.filters={filters!r} must be a positive filter count or null")
+
 
 def conv_filters(conv_layers: Any, filters: int | None = None, pool_every: int = 0) -> list[int]:
     """`conv_layers` as filter counts: a list is taken as is; a depth n becomes [7] * (n - 1) + [9], or with
@@ -87,21 +100,11 @@ class ConvNet(nn.Module):
 
 
 @MODELS.register("cnn", schema=CnnConfig)
-def cnn(input_shape: tuple, num_classes: int, conv_layers: Any = (7, 9), kernel_size: int = 3,
-        kernel_size2: int = 3, activation: str = "relu", leaky_slope: float = 0.3, batchnorm_first: bool = False,
-        batchnorm: bool = False, filters: int | None = None, pool: int = 2, pool_every: int = 0,
-        dropout: float = 0.3, init: str = "glorot") -> ConvNet:
+def cnn(input_shape: tuple, num_classes: int, *, conv_layers: Any, kernel_size: int, kernel_size2: int,
+        activation: str, leaky_slope: float, batchnorm_first: bool, batchnorm: bool, filters: int | None, pool: int,
+        pool_every: int, dropout: float, init: str) -> ConvNet:
     if len(input_shape) != 3:
         raise NnxError(f"model=cnn needs images (channels, height, width), got input shape {tuple(input_shape)}")
-    if not 0 <= dropout < 1:
-        raise NnxError(f"model.dropout={dropout} must be in [0, 1)")
-    if pool_every < 0:
-        raise NnxError(f"model.pool_every={pool_every} must be 0 (one pool at the end) or a positive count of convs")
-    if min(kernel_size, kernel_size2, pool) < 1 or kernel_size % 2 == 0:
-        raise NnxError(f"model.kernel_size={kernel_size} must be odd (for 'same' padding); kernel_size2 and pool "
-                       "must be positive")
-    if filters is not None and (isinstance(filters, bool) or not isinstance(filters, int) or filters < 1):
-        raise NnxError(f"model.filters={filters!r} must be a positive filter count or null")
     widths = conv_filters(conv_layers, filters, pool_every)
     channels, height, width = input_shape
     blocks = []

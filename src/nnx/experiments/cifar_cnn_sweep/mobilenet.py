@@ -37,6 +37,12 @@ class MobileNetConfig:
     dropout: float = 0.2              # before the new classifier (torchvision's value)
     width_mult: float = 1.0           # channel multiplier (ImageNet weights exist for 1.0 only)
 
+    def __post_init__(self):
+        if self.weights not in (None, *WEIGHTS):
+            raise NnxError(f"model.weights={self.weights!r} is unknown", fix="use imagenet or null (from scratch)")
+        if self.total_stride not in STRIDES:
+            raise NnxError(f"model.total_stride={self.total_stride} must be one of {', '.join(map(str, STRIDES))}")
+
 
 def imagenet_state(name: str) -> dict | None:
     """The ImageNet state dict from the hub cache or a download; None when neither is possible."""
@@ -61,14 +67,10 @@ def grey_stem(stem: nn.Conv2d) -> nn.Conv2d:
 
 
 @MODELS.register("mobilenet_v2", schema=MobileNetConfig)
-def mobilenet_v2(input_shape: tuple, num_classes: int, weights: str | None = "imagenet", total_stride: int = 8,
-                 dropout: float = 0.2, width_mult: float = 1.0) -> nn.Module:
+def mobilenet_v2(input_shape: tuple, num_classes: int, *, weights: str | None, total_stride: int, dropout: float,
+                 width_mult: float) -> nn.Module:
     from torchvision.models import MobileNetV2
 
-    if weights not in (None, *WEIGHTS):
-        raise NnxError(f"model.weights={weights!r} is unknown", fix="use imagenet or null (from scratch)")
-    if total_stride not in STRIDES:
-        raise NnxError(f"model.total_stride={total_stride} must be one of {', '.join(map(str, STRIDES))}")
     if len(input_shape) != 3 or input_shape[0] not in (1, 3):
         raise NnxError(f"model=mobilenet_v2 needs grey or RGB images, got input shape {tuple(input_shape)}")
     model = MobileNetV2(width_mult=width_mult)

@@ -25,6 +25,11 @@ class AutoencoderConfig:
     code: int = 10             # the code's size; the code layer is linear (what KMeans clusters)
     activation: str = "relu"   # after every hidden layer of encoder and decoder
 
+    def __post_init__(self):
+        if self.code <= 0 or any(width <= 0 for width in self.hidden):
+            raise NnxError(f"model.hidden={list(self.hidden)} and model.code={self.code} must be positive widths")
+        activation_layer(self.activation)  # an unknown name fails here, with the choices
+
 
 def dense_stack(widths: list[int], activation: str, last: nn.Module | None) -> nn.Sequential:
     """Linear layers through `widths`, `activation` between them, `last` (or nothing) after the final one."""
@@ -57,9 +62,5 @@ class Autoencoder(nn.Module):
 
 
 @MODELS.register("autoencoder", schema=AutoencoderConfig)
-def autoencoder(input_shape: tuple, hidden: list[int] = (512, 128, 32), code: int = 10, activation: str = "relu",
-                **_) -> Autoencoder:
-    if code <= 0 or any(width <= 0 for width in hidden):
-        raise NnxError(f"model.hidden={list(hidden)} and model.code={code} must be positive widths")
-    activation_layer(activation)  # an unknown name fails here, with the choices
+def autoencoder(input_shape: tuple, *, hidden: list[int], code: int, activation: str, **_) -> Autoencoder:
     return Autoencoder(math.prod(input_shape), list(hidden), code, activation)

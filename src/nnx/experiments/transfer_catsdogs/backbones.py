@@ -54,6 +54,12 @@ class TransferConfig:
     pooling: str = "avg"                  # global pooling of the last feature map: avg | max
     frozen_bn_stats: bool = False         # fine-tuned BatchNorm layers keep their ImageNet running statistics
 
+    def __post_init__(self):  # before any download
+        if self.backbone not in BACKBONES:
+            raise NnxError(f"model.backbone={self.backbone!r} is unknown", fix=f"choose one of: {', '.join(BACKBONES)}")
+        if not 0 <= self.trainable_fraction <= 1:
+            raise NnxError(f"model.trainable_fraction={self.trainable_fraction} must be in [0, 1]")
+
 
 class TransferNet(nn.Module):
     """backbone (trunk -> global pooling -> flatten) then classifier (dropout -> linear)."""
@@ -186,13 +192,8 @@ def input_size(backbone: str) -> int:
 
 
 @MODELS.register("transfer", schema=TransferConfig)
-def transfer(input_shape: tuple, num_classes: int, backbone: str = "efficientnet_lite0",
-             weights: str | None = "IMAGENET1K_V1", weights_path: str | None = None, trainable_fraction: float = 0.0,
-             dropout: float = 0.2, pooling: str = "avg", frozen_bn_stats: bool = False) -> TransferNet:
-    if backbone not in BACKBONES:
-        raise NnxError(f"model.backbone={backbone!r} is unknown", fix=f"choose one of: {', '.join(BACKBONES)}")
-    if not 0 <= trainable_fraction <= 1:  # before any download
-        raise NnxError(f"model.trainable_fraction={trainable_fraction} must be in [0, 1]")
+def transfer(input_shape: tuple, num_classes: int, *, backbone: str, weights: str | None, weights_path: str | None,
+             trainable_fraction: float, dropout: float, pooling: str, frozen_bn_stats: bool) -> TransferNet:
     if input_shape[0] != 3:
         raise NnxError(f"model.backbone={backbone} takes RGB images, but the data has {input_shape[0]} channels")
     if not (weights or weights_path):

@@ -137,6 +137,8 @@ def cmd_run(args: list[str]) -> int:
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # Optuna's storage imports it: 20 lines of plugin setup
 
+    run_codes: list[int] = []  # a single run's exit code (a sweep's comes from its jobs' statuses, below)
+
     @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
     def hydra_main(cfg: DictConfig) -> str | float:
         from hydra.core.hydra_config import HydraConfig
@@ -151,7 +153,9 @@ def cmd_run(args: list[str]) -> int:
         if os.environ.get(sweeps.RESUME_ENV) and sweeps.finished_earlier(cfg, run_dir):
             status = "ok"  # a resumed sweep keeps the jobs that had finished
         else:
-            status = execute(cfg, run_dir, multirun)
+            status, code = execute(cfg, run_dir, multirun)
+            if not multirun:
+                run_codes.append(code)
         if not (multirun and cfg.get("optimize_metric")):
             return status
         try:  # an Optuna sweeper optimises what the task returns; the other launchers and sweepers ignore it
@@ -176,6 +180,8 @@ def cmd_run(args: list[str]) -> int:
         raise
     finally:
         os.environ.pop(sweeps.RESUME_ENV, None)
+    if run_codes:
+        return run_codes[0]
     unfinished = [job for job in callbacks.UNFINISHED_JOBS if job not in callbacks.FAILED_JOBS]
     if callbacks.FAILED_JOBS or unfinished:
         sweep = callbacks.SWEEP_DIR[0] if callbacks.SWEEP_DIR else "<the sweep folder>"

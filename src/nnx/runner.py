@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import subprocess
-import sys
 import time
 import traceback
 from pathlib import Path
@@ -152,8 +151,9 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
-    """Run the experiment named by `cfg.name` into `run_dir`; return its status."""
+def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> tuple[str, int]:
+    """Run the experiment named by `cfg.name` into `run_dir`; return its status and the exit code it calls for
+    (0; 1 failed, 2 a user-fixable error, 130 Ctrl-C), which the CLI turns into the process's exit status."""
     from nnx.report.run_report import build_run_report
 
     console.use_rich_logging()
@@ -201,8 +201,6 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> str:
         console.error(error, run_dir)
         if interrupted and multirun:  # Ctrl-C stops the whole sweep (the CLI writes its summary)
             raise KeyboardInterrupt
-        if not multirun:
-            sys.exit(130 if interrupted else 2 if user_error else 1)
-    else:
-        log.info("%s: %s in %.1f s -> %s", cfg.name, status, time.time() - start, run_dir)
-    return status
+        return status, 130 if interrupted else 2 if user_error else 1
+    log.info("%s: %s in %.1f s -> %s", cfg.name, status, time.time() - start, run_dir)
+    return status, 0

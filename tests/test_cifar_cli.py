@@ -25,9 +25,9 @@ CHANGES = {
     "sgd": {"optim.name": "sgd"}, "batchnorm": {"model.batchnorm_first": True},
     "batch4": {"data.batch_size": 4}, "batch128": {"data.batch_size": 128},
     "mobilenet_v2": {"model.name": "mobilenet_v2", "trainer.epochs": 20},
-    "b_model": {"model.conv_layers": 4, "model.filters": 24, "model.pool_every": 2, "model.batchnorm": False,
-                "model.dropout": 0.11196234403019006,
-                "optim.lr": 0.0010070475770786453, "data.batch_size": 32, "trainer.epochs": 30,
+    "b_model": {"model.conv_layers": 4, "model.filters": 48, "model.pool_every": 2, "model.batchnorm": False,
+                "model.dropout": 0.28362871681672647,
+                "optim.lr": 0.0011759836431465137, "data.batch_size": 32, "trainer.epochs": 30,
                 "trainer.early_stopping.monitor": "val_loss", "trainer.early_stopping.patience": 4},
 }
 

@@ -69,8 +69,9 @@ def test_checkpoints_round_trip_with_weights_only(tmp_path):
 
 def test_metrics_describe_the_weights_fit_returns(tmp_path):
     bundle, model = setup(val_fraction=0.2)
-    result = fit(model, bundle, {"epochs": 6} | QUIET, {"name": "sgd", "lr": 1.5}, Run(tmp_path))
-    assert result.restored_best and result.best_epoch < result.last_epoch  # lr 1.5 overshoots after a few epochs
+    trainer = {"epochs": 30, "early_stopping": {"monitor": "val_loss", "patience": 0}} | QUIET
+    result = fit(model, bundle, trainer, {"name": "sgd", "lr": 1.5}, Run(tmp_path))  # lr 1.5 overshoots: stops early
+    assert result.stopped_early and result.restored_best and result.best_epoch == result.last_epoch - 1
     _, val_acc = run_epoch(model, bundle, "val", supervised_step(torch.nn.CrossEntropyLoss()), trainer_config({}))
     assert result.metrics()["val_acc"] == pytest.approx(val_acc) == result.history[result.best_epoch - 1]["val_acc"]
 

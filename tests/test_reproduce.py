@@ -52,6 +52,20 @@ def test_the_course_block_is_replaced_between_its_markers(tmp_path):
         reproduce.update_course_block("| a |\n", tmp_path, readme)
 
 
+def test_every_experiment_has_a_readme_with_a_results_block_and_a_missing_one_stops_before_running(tmp_path,
+                                                                                                 monkeypatch):
+    from nnx.report import readme
+
+    for name in reproduce.load_plan():
+        readme.readme_with_results_block(name)
+    (tmp_path / "experiments" / "adaline_iris").mkdir(parents=True)
+    (tmp_path / "experiments" / "adaline_iris" / "README.md").write_text("# adaline_iris\n")
+    monkeypatch.setattr(readme, "checkout_dir", lambda: tmp_path)
+    with pytest.raises(NnxError, match="has no results block"):
+        reproduce.reproduce(["adaline_iris"], out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
 def nnx(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "nnx.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=600)

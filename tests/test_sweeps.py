@@ -240,9 +240,8 @@ def test_ctrl_c_stops_the_whole_sweep(cli):
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's:
     # a suite started in the background (`nohup make test &`) ignores SIGINT, and its children would inherit that
     deadline = time.time() + 120
-    while not glob.glob(f"{cli.out}/dac_mnist/multirun/*/0/metrics.json") and time.time() < deadline:
+    while not glob.glob(f"{cli.out}/dac_mnist/multirun/*/1/") and time.time() < deadline:  # job 1 has started
         time.sleep(0.01)
-    time.sleep(0.5)  # into job 1
     os.killpg(sweep.pid, signal.SIGINT)
     stderr = sweep.communicate(timeout=120)[1]
     (sweep_dir,) = cli.sweep_dirs("dac_mnist")

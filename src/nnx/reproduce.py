@@ -122,13 +122,16 @@ def update_course_block(table: str, source: Path, readme: Path) -> None:
 
 
 def reproduce(names: list[str], smoke: bool = False, out: Path | None = None) -> Path:
-    from nnx.report.readme import update_readme
+    from nnx.report.readme import readme_with_results_block, update_readme
 
     plan = load_plan()
     unknown = [name for name in names if name not in plan]
     if unknown:
         raise NnxError(f"nnx reproduce: unknown experiment {', '.join(unknown)}", fix=f"choose from {', '.join(plan)}")
     chosen = names or list(plan)
+    if not smoke:  # each README's results block is refreshed after its experiment: say what is missing before hours
+        for name in chosen:
+            readme_with_results_block(name)
     out = Path(out or Path(os.environ.get("NNX_OUTPUT_DIR", "outputs")) / f"reproduce{'-smoke' if smoke else ''}")
     out.mkdir(parents=True, exist_ok=True)
     start, problems = time.time(), []

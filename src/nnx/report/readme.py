@@ -73,14 +73,20 @@ def update_readme(folder: Path, root: Path | None = None, force: bool = False) -
     if not force:
         check_publishable(folder)
     name, block = results_block(folder)
-    readme = (root or checkout_dir()) / "experiments" / name / "README.md"
+    readme = readme_with_results_block(name, root)
+    head, rest = readme.read_text().split(START, 1)
+    tail = rest.split(END, 1)[1]
+    stamp = f"_Measured by `nnx report {folder.name} --readme` from `{folder}` (`{command_of(folder)}`)._"
+    write_text_atomic(readme, f"{head}{START}\n{stamp}\n\n{block.rstrip()}\n\n{END}{tail}")
+    return readme
+
+
+def readme_with_results_block(experiment: str, root: Path | None = None) -> Path:
+    """`experiments/<experiment>/README.md`, or an NnxError when it is missing or has no results block."""
+    readme = (root or checkout_dir()) / "experiments" / experiment / "README.md"
     if not readme.is_file():
         raise NnxError(f"{readme} does not exist")
     text = readme.read_text()
     if START not in text or END not in text:
         raise NnxError(f"{readme} has no results block", fix=f"add the lines {START} and {END}")
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    stamp = f"_Measured by `nnx report {folder.name} --readme` from `{folder}` (`{command_of(folder)}`)._"
-    write_text_atomic(readme, f"{head}{START}\n{stamp}\n\n{block.rstrip()}\n\n{END}{tail}")
     return readme

@@ -73,10 +73,16 @@ class Registry:
 
 
 def validate_against(schema: type, params: dict, where: str) -> dict:
-    """Merge `params` into a structured config of `schema`: one clear line for a bad key or type."""
+    """`settings_from` as a dict of keyword arguments."""
+    return dataclasses.asdict(settings_from(schema, params, where))
+
+
+def settings_from(schema: type, params: dict, where: str) -> Any:
+    """`params` merged into a structured config of `schema` and made the dataclass itself (its `__post_init__`
+    checks the ranges): one clear line for a bad key, type or value."""
     try:
         merged = OmegaConf.merge(OmegaConf.structured(schema), params)
-        checked = OmegaConf.to_object(merged)  # the dataclass itself: its __post_init__ checks the ranges
+        checked = OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", "") or ""
         message = str(err).splitlines()[0]
@@ -85,7 +91,7 @@ def validate_against(schema: type, params: dict, where: str) -> dict:
         if isinstance(err, ConfigKeyError) and dataclasses.is_dataclass(schema):  # a misspelt key: the valid ones
             fix = f"valid keys: {', '.join(field.name for field in dataclasses.fields(schema))}"
         raise NnxError(f"invalid config value {where}: {message}", fix=fix) from None
-    return dataclasses.asdict(checked)
+    return checked
 
 
 # The registries every part of nnx registers into. Shared entries are filled by importing their home package (done

@@ -22,7 +22,7 @@ from nnx.engine.cpu import check_threads, torch_threads
 from nnx.errors import NnxError
 from nnx.fileio import write_json_atomic
 from nnx.overrides import is_hydra_override, override_key
-from nnx.registry import DATASETS, EXPERIMENTS, MODELS, OPTIMIZERS, validate_against
+from nnx.registry import DATASETS, EXPERIMENTS, MODELS, OPTIMIZERS, settings_from, validate_against
 from nnx.run import Run
 
 log = logging.getLogger("nnx")
@@ -77,8 +77,9 @@ def command_line_keys(overrides: list[str] | None) -> list[str]:
     return [override_key(override) for override in overrides if "=" in override and not is_hydra_override(override)]
 
 
-def validate(cfg: DictConfig, schema: type | None) -> None:
-    """Check types and keys of every part of the config before anything runs.
+def validate(cfg: DictConfig, schema: type | None):
+    """Check types and keys of every part of the config before anything runs; return the experiment's typed
+    settings (its schema's dataclass, filled from the config), which the experiment reads as `run.settings`.
 
     A group (data, model, optim) is checked by its registry, unless the experiment's schema declares it: then the
     experiment owns that group's keys (optimizer_compare's `optim` adds `impl` and `lrs` to the optimizer names)."""
@@ -94,7 +95,8 @@ def validate(cfg: DictConfig, schema: type | None) -> None:
     if schema is not None:
         skip = (*COMMON_KEYS, *(group for group in GROUP_REGISTRIES if group not in own))
         rest = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in skip}
-        validate_against(schema, rest, "")
+        return settings_from(schema, rest, "")
+    return None
 
 
 def open_loggers(cfg: DictConfig, run_dir: Path):
@@ -165,7 +167,7 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> tuple[str, int]:
         cfg = apply_smoke(cfg)
         console.print_config(cfg)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))  # what actually ran
-        validate(cfg, entry.schema)
+        run.settings = validate(cfg, entry.schema)
         run.loggers = open_loggers(cfg, run_dir)
         run.device = resolve_device(cfg.device)
         seed_everything(cfg.seed)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from nnx.errors import NnxError
-from nnx.registry import validate_against
+from nnx.registry import settings_from
 
 
 @dataclasses.dataclass
@@ -16,6 +16,13 @@ class EarlyStoppingConfig:
                                   # epoch, as in Keras); None: never stop early
     mode: str = "auto"            # min | max | auto (max for *acc*, min otherwise), as in Keras
     min_delta: float = 0.0        # a change not larger than this is no improvement (>= 0)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("min", "max", "auto"):
+            raise NnxError(f"trainer.early_stopping.mode={self.mode!r}: use min, max or auto")
+        if (self.patience is not None and self.patience < 0) or self.min_delta < 0:
+            raise NnxError(f"trainer.early_stopping: patience={self.patience}, min_delta={self.min_delta}: "
+                           "both must be >= 0", fix="mode sets the direction; patience=null never stops early")
 
 
 @dataclasses.dataclass
@@ -35,6 +42,10 @@ class TrainerConfig:
                                          # cross-entropy whatever the step): a curve only, never a yardstick
     progress: bool = True                # a progress bar (only on a terminal)
 
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise NnxError(f"trainer.epochs={self.epochs} must be >= 1")
+
 
 def required(trainer: TrainerConfig, experiment: str, why: str, **settings) -> TrainerConfig:
     """An experiment that needs fixed trainer settings states them in its YAML; a contradicting override is refused
@@ -47,21 +58,10 @@ def required(trainer: TrainerConfig, experiment: str, why: str, **settings) -> T
 
 
 def trainer_config(cfg) -> TrainerConfig:
-    """A TrainerConfig from a TrainerConfig, dict or DictConfig (unknown key or wrong type -> NnxError)."""
+    """A TrainerConfig from a TrainerConfig, dict or DictConfig (unknown key, wrong type or range -> NnxError)."""
     if isinstance(cfg, TrainerConfig):
         return cfg
     from omegaconf import DictConfig, OmegaConf
 
     params = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg or {})
-    params = validate_against(TrainerConfig, params, "trainer")
-    params["early_stopping"] = EarlyStoppingConfig(**params["early_stopping"])
-    trainer = TrainerConfig(**params)
-    if trainer.epochs < 1:
-        raise NnxError(f"trainer.epochs={trainer.epochs} must be >= 1")
-    stopping = trainer.early_stopping
-    if stopping.mode not in ("min", "max", "auto"):
-        raise NnxError(f"trainer.early_stopping.mode={stopping.mode!r}: use min, max or auto")
-    if (stopping.patience is not None and stopping.patience < 0) or stopping.min_delta < 0:
-        raise NnxError(f"trainer.early_stopping: patience={stopping.patience}, min_delta={stopping.min_delta}: "
-                       "both must be >= 0", fix="mode sets the direction; patience=null never stops early")
-    return trainer
+    return settings_from(TrainerConfig, params, "trainer")

@@ -40,6 +40,13 @@ class DacSettings:
     ablation: bool = True      # also train the autoencoder on the unweighted loss (ae_kmeans)
     scatter_points: int = 3000 # test codes drawn in the 3-D scatter
 
+    def __post_init__(self) -> None:
+        for key, ok, rule in (("scale", self.scale > 0, "> 0"), ("epsilon", self.epsilon >= 0, ">= 0"),
+                              ("bandwidth", self.bandwidth > 0, "> 0"), ("n_init", self.n_init >= 1, ">= 1"),
+                              ("n_labelled", self.n_labelled >= 1, ">= 1")):
+            if not ok:
+                raise NnxError(f"dac.{key}={getattr(self, key):g} must be {rule}")
+
 
 @dataclasses.dataclass
 class DacConfig:
@@ -107,15 +114,10 @@ def encode_and_reconstruct(model, x: torch.Tensor, batch_size: int = 4096) -> tu
     return torch.cat(codes).cpu().numpy(), torch.cat(reconstructions)
 
 
-def check(cfg, bundle, settings: DacSettings) -> None:
-    for key, value, ok, rule in (("scale", settings.scale, settings.scale > 0, "> 0"),
-                                 ("epsilon", settings.epsilon, settings.epsilon >= 0, ">= 0"),
-                                 ("bandwidth", settings.bandwidth, settings.bandwidth > 0, "> 0"),
-                                 ("n_init", settings.n_init, settings.n_init >= 1, ">= 1"),
-                                 ("n_labelled", settings.n_labelled, settings.n_labelled >= bundle.num_classes,
-                                  f">= the {bundle.num_classes} classes")):
-        if not ok:
-            raise NnxError(f"dac.{key}={value} must be {rule}")
+def check_data(cfg, bundle, settings: DacSettings) -> None:
+    """What only the data can tell: the settings' own ranges are checked in DacSettings.__post_init__."""
+    if settings.n_labelled < bundle.num_classes:
+        raise NnxError(f"dac.n_labelled={settings.n_labelled} must be >= the {bundle.num_classes} classes")
     if cfg.data.get("normalize", "none") != "none" or bundle.mean is not None:
         raise NnxError(f"data.normalize={cfg.data.normalize}: the sigmoid decoder reconstructs pixels in [0, 1]",
                        fix="use data.normalize=none")
@@ -128,9 +130,9 @@ def run(cfg, run) -> None:
     from nnx.data import load
     from nnx.data.bundle import limit
 
-    settings = DacSettings(**cfg.dac)
+    settings = run.settings.dac
     bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
-    check(cfg, bundle, settings)
+    check_data(cfg, bundle, settings)
     x_train, x_test = (bundle.prepare(split.x).flatten(1) for split in (bundle.train, bundle.test))
     y_train, y_test = bundle.train.y, bundle.test.y.cpu().numpy()
     k = bundle.num_classes
@@ -163,7 +165,7 @@ def run(cfg, run) -> None:
         bundle.set_rng_state(data_rng)
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape)
         with flush_subnormals(run.device):
-            result = fit(model, bundle, cfg.trainer, cfg.optim, run,
+            result = fit(model, bundle, run.settings.trainer, cfg.optim, run,
                          step=weighted_loss_step(pixel_weight, settings.beta), name=name)
         run.metrics_update(result.metrics(), prefix=f"{name}/")
         histories[name] = result.history

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from nnx.engine import TrainerConfig, evaluate, fit, predict, required, scoring_step, trainer_config
+from nnx.engine import TrainerConfig, evaluate, fit, predict, required, scoring_step
 from nnx.engine.optim import build_optimizer, build_scheduler
 from nnx.errors import NnxError
 from nnx.experiments.fashion_overfit import figures
@@ -137,7 +137,7 @@ def draw_predictions(run, model, bundle, count: int, variant: str) -> None:
 def run(cfg, run) -> None:
     from nnx.data import load
 
-    trainer = required(trainer_config(cfg.trainer), "fashion_overfit", "its figure is the test loss per epoch",
+    trainer = required(run.settings.trainer, "fashion_overfit", "its figure is the test loss per epoch",
                        test_each_epoch=True)
     check(cfg)
     bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)

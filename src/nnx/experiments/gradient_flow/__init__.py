@@ -12,7 +12,6 @@ import dataclasses
 import functools
 
 import torch
-from omegaconf import OmegaConf
 from torch import nn
 
 from nnx.engine import TrainerConfig, evaluate, fit
@@ -101,7 +100,7 @@ def train_variant(cfg, run, bundle, activation: str, init: str, clip) -> tuple[d
     model.to(bundle.device)
     probe = LayerProbe(model, activation, bundle.prepare(bundle.train.x[: cfg.probe_size].to(bundle.device)))
     name = f"{activation}_{init}" + ("_clip" if clip is not None else "")
-    trainer = OmegaConf.merge(cfg.trainer, {"clip_grad_norm": clip})
+    trainer = dataclasses.replace(run.settings.trainer, clip_grad_norm=clip)
     status = run.status
     result = fit(model, bundle, trainer, cfg.optim, run, name=name, on_epoch=probe)
     run.status = status  # a diverged variant is a finding of this grid, recorded below, not a failed run

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
-from nnx.engine import TrainerConfig, evaluate, fit, load_state, required, scoring_step, trainer_config
+from nnx.engine import TrainerConfig, evaluate, fit, load_state, required, scoring_step
 from nnx.engine.checkpoint import rng_state, set_rng_state
 from nnx.engine.cpu import flush_subnormals
 from nnx.engine.evaluate import metric_name
@@ -41,6 +41,18 @@ class KdSettings:
     student_augment: bool = False     # the students also train on data.augment (the teacher always does)
     cache_teacher: bool = True        # un-augmented students: the teacher's logits once, not every epoch
 
+    def __post_init__(self) -> None:
+        if self.temperature <= 0:
+            raise NnxError(f"kd.temperature={self.temperature:g} must be > 0", fix="e.g. kd.temperature=2")
+        if not 0 <= self.alpha <= 1:
+            raise NnxError(f"kd.alpha={self.alpha:g} must be in [0, 1]",
+                           fix="0: plain cross-entropy, 1: soft targets only")
+        if self.feature_weight < 0:
+            raise NnxError(f"kd.feature_weight={self.feature_weight:g} must be >= 0", fix="0 turns the hint term off")
+        if self.teacher_epochs is not None and self.teacher_epochs < 1:
+            raise NnxError(f"kd.teacher_epochs={self.teacher_epochs} must be >= 1",
+                           fix="null: as many as trainer.epochs")
+
 
 @dataclasses.dataclass
 class KdMnistConfig:
@@ -49,17 +61,6 @@ class KdMnistConfig:
     kd: KdSettings = dataclasses.field(default_factory=KdSettings)
     trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
     variant: str = "assignment"  # conf/experiment_groups/kd_mnist/variant/: assignment | hinton
-
-
-def check(kd: KdSettings) -> None:
-    if kd.temperature <= 0:
-        raise NnxError(f"kd.temperature={kd.temperature:g} must be > 0", fix="e.g. kd.temperature=2")
-    if not 0 <= kd.alpha <= 1:
-        raise NnxError(f"kd.alpha={kd.alpha:g} must be in [0, 1]", fix="0: plain cross-entropy, 1: soft targets only")
-    if kd.feature_weight < 0:
-        raise NnxError(f"kd.feature_weight={kd.feature_weight:g} must be >= 0", fix="0 turns the hint term off")
-    if kd.teacher_epochs is not None and kd.teacher_epochs < 1:
-        raise NnxError(f"kd.teacher_epochs={kd.teacher_epochs} must be >= 1", fix="null: as many as trainer.epochs")
 
 
 def check_hint_layers(teacher: torch.nn.Module, student: torch.nn.Module) -> None:
@@ -111,8 +112,7 @@ def load_teacher(teacher, bundle, where: str, device: str) -> None:
 
 @EXPERIMENTS.register("kd_mnist", schema=KdMnistConfig)
 def run(cfg, run) -> None:
-    kd = KdSettings(**OmegaConf.to_container(cfg.kd, resolve=True))
-    check(kd)
+    kd = run.settings.kd
     for role in ("teacher", "student"):
         MODELS.validate(cfg[role], where=role)  # one clear line for a bad key, before any data is read
     with flush_subnormals(run.device):
@@ -122,7 +122,7 @@ def run(cfg, run) -> None:
 def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
     from nnx.data import load
 
-    trainer = required(trainer_config(cfg.trainer), "kd_mnist", "its figure is the test accuracy per epoch",
+    trainer = required(run.settings.trainer, "kd_mnist", "its figure is the test accuracy per epoch",
                        test_each_epoch=True)
     bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
     explore(run, bundle)

@@ -14,13 +14,12 @@ import time
 
 import torch
 import torch.nn.functional as F
-from omegaconf import OmegaConf
 
 from nnx.engine.cpu import flush_subnormals
 from nnx.errors import NnxError
 from nnx.experiments.optimizer_compare import figures, tensor_mlp
 from nnx.experiments.optimizer_compare.hand_optimizers import NAMES, check_choice, make_optimizer
-from nnx.registry import EXPERIMENTS, MODELS, validate_against
+from nnx.registry import EXPERIMENTS, MODELS
 
 __all__ = ["run", "tensor_mlp"]   # importing this package registers model=tensor_mlp and the run
 
@@ -36,6 +35,18 @@ class OptimSettings:
     betas: list[float] = dataclasses.field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
 
+    def __post_init__(self) -> None:
+        for name in self.names():
+            check_choice(name, self.impl)
+        if not self.chosen_lrs() or any(lr <= 0 for lr in self.chosen_lrs()):
+            raise NnxError(f"learning rates must be positive, got {self.chosen_lrs()}", fix="e.g. optim.lr=0.01")
+
+    def names(self) -> list[str]:
+        return list(NAMES) if self.name == "all" else [self.name]
+
+    def chosen_lrs(self) -> list[float]:
+        return [self.lr] if self.lr is not None else list(self.lrs)
+
 
 @dataclasses.dataclass
 class ProtocolConfig:
@@ -43,11 +54,15 @@ class ProtocolConfig:
     target_loss: float = 0.1
     diverge_factor: float = 10.0  # diverged: the loss is not finite or above diverge_factor x its starting value
 
+    def __post_init__(self) -> None:
+        if self.max_iters < 0 or self.diverge_factor <= 1:
+            raise NnxError("protocol.max_iters must be >= 0 and protocol.diverge_factor > 1")
+
 
 @dataclasses.dataclass
 class OptimizerCompareConfig:
     protocol: ProtocolConfig = dataclasses.field(default_factory=ProtocolConfig)  # its own loop, not fit's trainer
-    optim: OptimSettings = dataclasses.field(default_factory=OptimSettings)  # ours: impl, lrs; run() checks it too
+    optim: OptimSettings = dataclasses.field(default_factory=OptimSettings)  # ours: impl, lrs
 
 
 @dataclasses.dataclass
@@ -137,23 +152,10 @@ def accuracy(model, x, y) -> float:
     return (model(x).argmax(1) == y).float().mean().item()
 
 
-def chosen_runs(optim: OptimSettings, protocol: ProtocolConfig) -> tuple[list[str], list[float]]:
-    names = list(NAMES) if optim.name == "all" else [optim.name]
-    for name in names:
-        check_choice(name, optim.impl)
-    lrs = [optim.lr] if optim.lr is not None else list(optim.lrs)
-    if not lrs or any(lr <= 0 for lr in lrs):
-        raise NnxError(f"learning rates must be positive, got {lrs}", fix="e.g. optim.lr=0.01")
-    if protocol.max_iters < 0 or protocol.diverge_factor <= 1:
-        raise NnxError("protocol.max_iters must be >= 0 and protocol.diverge_factor > 1")
-    return names, lrs
-
-
 @EXPERIMENTS.register("optimizer_compare", schema=OptimizerCompareConfig)
 def run(cfg, run) -> None:
-    optim = OptimSettings(**validate_against(OptimSettings, OmegaConf.to_container(cfg.optim, resolve=True), "optim"))
-    protocol = ProtocolConfig(**OmegaConf.to_container(cfg.protocol, resolve=True))
-    names, lrs = chosen_runs(optim, protocol)
+    optim, protocol = run.settings.optim, run.settings.protocol
+    names, lrs = optim.names(), optim.chosen_lrs()
 
     x, y, x_test, y_test, num_classes = load_xy(cfg, run)
     batch_size = min(cfg.data.batch_size, len(x))

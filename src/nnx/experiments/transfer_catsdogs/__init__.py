@@ -28,7 +28,6 @@ from nnx.engine import (
     evaluate,
     fit,
     required,
-    trainer_config,
 )
 from nnx.errors import NnxError
 from nnx.experiments.transfer_catsdogs import backbones  # importing it registers model=transfer
@@ -54,6 +53,11 @@ class TransferCatsDogsConfig:
     report_tables: dict[str, Any] = dataclasses.field(default_factory=dict)  # the report's Tables 1-3
     summary_pivot: list[str] = dataclasses.field(default_factory=list)  # a sweep's summary.md: metric x job table
 
+    def __post_init__(self) -> None:
+        if self.forest_trees < 1 or self.misclassified_shown < 0:
+            raise NnxError(f"forest_trees={self.forest_trees} must be >= 1 and misclassified_shown="
+                           f"{self.misclassified_shown} >= 0")
+
 
 def check(cfg, trainer: TrainerConfig) -> None:
     """val/ is the held-out set: nothing may be chosen on it, and it is not carved from train/."""
@@ -64,16 +68,13 @@ def check(cfg, trainer: TrainerConfig) -> None:
     if cfg.data.get("val_fraction", 0):
         raise NnxError("data.val_fraction: this experiment evaluates on the folder's own val/ split",
                        fix="use data.val_fraction=0")
-    if cfg.forest_trees < 1 or cfg.misclassified_shown < 0:
-        raise NnxError(f"forest_trees={cfg.forest_trees} must be >= 1 and misclassified_shown="
-                       f"{cfg.misclassified_shown} >= 0")
 
 
 @EXPERIMENTS.register("transfer_catsdogs", schema=TransferCatsDogsConfig)
 def run(cfg, run) -> None:
     from nnx.data import load
 
-    trainer = required(trainer_config(cfg.trainer), "transfer_catsdogs", "val/ is its test set: no epoch is chosen on "
+    trainer = required(run.settings.trainer, "transfer_catsdogs", "val/ is its test set: no epoch is chosen on "
                        "it", restore_best=False)
     check(cfg, trainer)
     if cfg.model.backbone in LITE:  # a missing package is said before any image is decoded

@@ -6,7 +6,10 @@ a resumed sweep lists its kept jobs beside the re-run ones. After an Optuna sear
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import tempfile
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -16,10 +19,7 @@ from nnx.errors import NnxError
 
 log = logging.getLogger("nnx")
 
-# Set after a multirun: how many jobs did not finish (read by the CLI to choose its exit code).
-FAILED_JOBS: list[str] = []
-SWEEP_DIR: list[Path] = []  # the running sweep's folder (the CLI rewrites its summary after a Ctrl-C)
-UNFINISHED_JOBS: list[str] = []  # jobs a cluster ended without a result (cancelled, killed): set by the SLURM launcher
+SWEEP_DIR_ENV = "NNX_SWEEP_DIR_FILE"  # a file the CLI names; the callback writes the sweep's folder into it
 
 
 class SweepSummary(Callback):
@@ -30,8 +30,8 @@ class SweepSummary(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         from nnx import sweep_progress
 
-        SWEEP_DIR[:] = [Path(config.hydra.sweep.dir)]
-        UNFINISHED_JOBS.clear()
+        if os.environ.get(SWEEP_DIR_ENV):
+            Path(os.environ[SWEEP_DIR_ENV]).write_text(str(Path(config.hydra.sweep.dir).resolve()))
         if sweep_progress.on_terminal():
             total = sweep_progress.planned_jobs(config)
             self.progress = sweep_progress.SweepProgress(Path(config.hydra.sweep.dir), total).begin()
@@ -60,12 +60,30 @@ class SweepSummary(Callback):
             log.warning("could not write the sweep summary: %s", err, exc_info=not isinstance(err, NnxError))
             return
         if final:
-            rows = collect(sweep_dir)[0]
-            FAILED_JOBS[:] = [r["job"] for r in rows if r.get("status") not in ("ok", "diverged")]
-            log.info("sweep summary: %s (%d jobs, %d failed)", out, len(rows), len(FAILED_JOBS))
+            log.info("sweep summary: %s (%d jobs, %d did not finish)", out, len(collect(sweep_dir)[0]),
+                     len(unfinished_jobs(sweep_dir)))
 
 
-def write_summary_after_interrupt() -> None:
-    """The running sweep's summary as Ctrl-C left it (parallel workers may each have written an older one)."""
-    if SWEEP_DIR:
-        SweepSummary().write(SWEEP_DIR[0], final=False)
+def unfinished_jobs(sweep_dir: Path) -> list[str]:
+    """The sweep's jobs that did not finish, read from disk: a status other than ok or diverged, or no folder at all
+    (a job a cluster cancelled before it started), numbered as the sweep numbers them."""
+    from nnx.report.summary import collect, planned_jobs
+
+    rows = collect(sweep_dir)[0]
+    bad = {row["job"] for row in rows if row.get("status") not in ("ok", "diverged")}
+    never = {str(n) for n in range(planned_jobs(sweep_dir) or 0)} - {row["job"] for row in rows}
+    return sorted(bad | never, key=lambda job: (len(job), job))
+
+
+@contextlib.contextmanager
+def sweep_dir_channel():
+    """Around a Hydra call from the CLI: yields a function that returns the sweep's folder once it has started
+    (None before, or for a single run). The callback writes it to a file whose name the environment carries."""
+    handle, name = tempfile.mkstemp(prefix="nnx-sweep-")
+    os.close(handle)
+    os.environ[SWEEP_DIR_ENV] = name
+    try:
+        yield lambda: Path(text) if (text := Path(name).read_text().strip()) else None
+    finally:
+        os.environ.pop(SWEEP_DIR_ENV, None)
+        Path(name).unlink(missing_ok=True)

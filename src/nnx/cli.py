@@ -173,19 +173,20 @@ def cmd_run(args: list[str]) -> int:
     if resumed:
         sweeps.prepare_resume(resumed, args)
         os.environ[sweeps.RESUME_ENV] = str(resumed)  # inherited by joblib / submitit workers
-    try:
-        hydra_main()
-    except KeyboardInterrupt:
-        callbacks.write_summary_after_interrupt()
-        raise
-    finally:
-        os.environ.pop(sweeps.RESUME_ENV, None)
-    if run_codes:
-        return run_codes[0]
-    unfinished = [job for job in callbacks.UNFINISHED_JOBS if job not in callbacks.FAILED_JOBS]
-    if callbacks.FAILED_JOBS or unfinished:
-        sweep = callbacks.SWEEP_DIR[0] if callbacks.SWEEP_DIR else "<the sweep folder>"
-        jobs = sorted({*callbacks.FAILED_JOBS, *unfinished}, key=lambda job: (len(job), job))
+    with callbacks.sweep_dir_channel() as sweep_dir:
+        try:
+            hydra_main()
+        except KeyboardInterrupt:
+            if sweep_dir():  # the summary as Ctrl-C left it (parallel workers may each have written an older one)
+                callbacks.SweepSummary().write(sweep_dir(), final=False)
+            raise
+        finally:
+            os.environ.pop(sweeps.RESUME_ENV, None)
+        sweep = sweep_dir()
+    if run_codes or sweep is None:
+        return run_codes[0] if run_codes else 0
+    jobs = callbacks.unfinished_jobs(sweep)
+    if jobs:
         console.error(f"{len(jobs)} sweep job(s) did not finish: {', '.join(jobs)} (see summary.md)\n"
                       f"  fix: once the cause is fixed, run only those again: nnx run resume_sweep={sweep}")
         return 1

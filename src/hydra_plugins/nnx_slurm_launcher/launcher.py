@@ -5,8 +5,8 @@
    per poll, printed three times. `QueueWatcher` tries `sacct` once; where it fails it says so once and reads
    `squeue` instead: a job that has left the queue is over. It polls at least every POLL_S seconds (submitit: 600).
 2. A job that ends without a result (scancel, a node failure, the time limit) no longer aborts the sweep: its result
-   is the status `missing`, the other jobs are collected and summarised, and the CLI names the unfinished jobs with
-   the `resume_sweep` command that completes them (`nnx.callbacks.UNFINISHED_JOBS`).
+   is the status `missing`, the other jobs are collected and summarised, and the CLI names the unfinished jobs
+   (read from the sweep folder: `nnx.callbacks.unfinished_jobs`) with the `resume_sweep` command that completes them.
 3. `sbatch` refusing the request is one message that names the setting to change, exit 2.
 
 Hydra's `launch` submits and collects in one piece of code with no hook, so submitit's job class is patched for the
@@ -125,7 +125,7 @@ class NnxSlurmLauncher(SlurmLauncher):
         from submitit.core.utils import FailedJobError, UncompletedJobError
         from submitit.slurm.slurm import SlurmJob
 
-        from nnx import callbacks, console
+        from nnx import console
 
         results = SlurmJob.results
 
@@ -134,7 +134,6 @@ class NnxSlurmLauncher(SlurmLauncher):
                 return results(job)
             except UncompletedJobError:  # cancelled, killed or lost: no result file
                 number = initial_job_idx + int(job.job_id.partition("_")[2] or 0)  # array job 7_1: the sweep's 2nd
-                callbacks.UNFINISHED_JOBS.append(str(number))
                 state = job.watcher.get_state(job.job_id, mode="cache")
                 how = "it left the queue (cancelled, killed or lost)" if state == GONE else f"SLURM state {state}"
                 log.warning("sweep job %d (SLURM job %s) ended without a result: %s", number, job.job_id, how)

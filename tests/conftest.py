@@ -1,4 +1,4 @@
-"""Shared fixtures: the `nnx` CLI in a subprocess, Hydra's compose API, small run folders."""
+"""Shared fixtures: the `nnx` CLI in a child process (`cli_child`), Hydra's compose API, small run folders."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import csv
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from cli_child import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "src" / "nnx" / "conf"
@@ -22,8 +23,7 @@ class Cli:
 
     def __call__(self, *args: str, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
         full_env = os.environ | {"NNX_OUTPUT_DIR": str(self.out), "HYDRA_FULL_ERROR": "0"} | (env or {})
-        return subprocess.run([sys.executable, "-m", "nnx.cli", *args], capture_output=True, text=True,
-                              env=full_env, timeout=timeout, cwd=ROOT)
+        return run_cli(list(args), full_env, ROOT, timeout)
 
     def run_dirs(self, experiment: str) -> list[Path]:
         return sorted(p for p in (self.out / experiment).glob("20*") if p.is_dir())

@@ -20,7 +20,7 @@ install:  ## a virtual environment in .venv with nnx (editable), torch pinned an
 data:  ## data sets into data/: make data SRC=../shared/data links a local copy; make data downloads (network)
 	$(NNX) data $(if $(SRC),--from $(SRC))
 
-test:  ## the fast test suite, one worker per core (about 3 minutes on 2 cores)
+test:  ## the fast test suite, one worker per core (4.5 minutes on 2 busy cores)
 	$(PYTHON) -m pytest -n auto
 
 test-full:  ## every test, the slow real-data ones too

@@ -26,6 +26,9 @@ def variant_configs(data_overrides: list[str]) -> dict:
     from hydra import compose, initialize_config_dir
 
     from nnx.cli import conf_dir, experiment_groups
+    from nnx.schemas import register_schemas
+
+    register_schemas()
 
     names = sorted(p.stem for p in (conf_dir() / "experiment_groups/cifar_cnn_sweep/variant").glob("*.yaml"))
     configs = {}

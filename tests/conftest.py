@@ -53,6 +53,9 @@ def compose():
     from hydra import initialize_config_dir
 
     from nnx.cli import experiment_groups
+    from nnx.schemas import register_schemas
+
+    register_schemas()
 
     def _compose(*overrides: str, hydra: bool = False):
         overrides = experiment_groups(list(overrides))  # as `nnx run` does

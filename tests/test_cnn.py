@@ -7,11 +7,11 @@ from torch import nn
 
 from formats import write_cifar
 from nnx.engine import fit
-from nnx.engine.config import EarlyStoppingConfig
 from nnx.engine.early_stopping import EarlyStopping
 from nnx.errors import NnxError
 from nnx.experiments.cifar_cnn_sweep import mobilenet  # importing the package registers model=cnn, mobilenet_v2
 from nnx.registry import MODELS
+from nnx.schemas import EarlyStoppingConfig
 
 CIFAR, FASHION = (3, 32, 32), (1, 28, 28)
 

@@ -10,12 +10,12 @@ import torch
 from nnx.data import load
 from nnx.data.bundle import TensorSplit
 from nnx.engine import evaluate, fit, scoring_step, supervised_step, trainer_config
-from nnx.engine.config import EarlyStoppingConfig
 from nnx.engine.early_stopping import EarlyStopping
 from nnx.engine.fit import run_epoch
 from nnx.errors import NnxError
 from nnx.registry import MODELS
 from nnx.run import Run
+from nnx.schemas import EarlyStoppingConfig
 
 QUIET = {"progress": False, "plots": False}
 

@@ -134,6 +134,9 @@ def cmd_run(args: list[str]) -> int:
     from omegaconf import DictConfig
 
     from nnx import callbacks, console
+    from nnx.schemas import register_schemas
+
+    register_schemas()  # before Hydra composes (a run, a sweep, a TAB completion)
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # Optuna's storage imports it: 20 lines of plugin setup
 

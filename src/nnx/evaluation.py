@@ -59,13 +59,25 @@ def eval_data_config(cfg, overrides: list[str]):
                 names = ", ".join(sorted(p.stem for p in (conf_dir() / "data").glob("*.yaml")))
                 raise NnxError(f"data={value}: no such data set", fix=f"one of {names}")
             keep = {k: data[k] for k in ("normalize", "image_size") if k in data}  # the model's input, as trained
-            data = OmegaConf.merge(OmegaConf.load(path), keep)
+            data = OmegaConf.merge(data_group_config(value), keep)
         elif key.startswith("data."):
             OmegaConf.update(data, key.removeprefix("data."), OmegaConf.create({"v": value}).v, merge=True)
         else:
             raise NnxError(f"nnx eval takes data overrides only, not {override!r}",
                            fix="e.g. data=fashion_mnist or data.limit_test=1000")
     return data
+
+
+def data_group_config(name: str):
+    """`conf/data/<name>.yaml` composed over its schema, as `nnx run ... data=<name>` would give it."""
+    from hydra import compose, initialize_config_dir
+
+    from nnx.paths import conf_dir
+    from nnx.schemas import register_schemas
+
+    register_schemas()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        return compose("config", overrides=[f"data={name}"]).data
 
 
 def evaluate_run(run_dir: Path, overrides: list[str], which: str = "best") -> Path:

@@ -8,8 +8,8 @@
     bundle.batches("test")                                       # in order, not augmented
     bundle.prepare(bundle.test.x[:8])                            # raw uint8 -> the float input the model sees
 
-Data sets (`conf/data/<name>.yaml`, schema `DataConfig`): mnist, fashion_mnist, cifar10 (torchvision download
-with data.download=true, or a folder of the standard files), digits (scikit-learn, offline), cats_vs_dogs (an
+Data sets (`conf/data/<name>.yaml`, schema `nnx.schemas.DataConfig`): mnist, fashion_mnist, cifar10 (torchvision
+download with data.download=true, or a folder of the standard files), digits (scikit-learn, offline), cats_vs_dogs (an
 ImageFolder tree with train/ and val/), oxford_pets_binary; iris and moons live in `nnx.data.tabular` (their
 standardized float features become a DataBundle too, so `fit` trains on them like on images).
 Splits: `bundle.train`, `bundle.val` (None unless data.val_fraction > 0), `bundle.test`; each a `TensorSplit`
@@ -22,9 +22,9 @@ import inspect
 
 from nnx.data import sources, tabular  # importing them registers the image and the tabular data sets
 from nnx.data.bundle import DataBundle, LoaderSplit, TensorSplit
-from nnx.data.config import DataConfig
 from nnx.data.tabular import arrays_bundle
 from nnx.registry import DATASETS
+from nnx.schemas import DataConfig
 
 __all__ = ["DataBundle", "DataConfig", "LoaderSplit", "TensorSplit", "load", "sources", "tabular"]
 

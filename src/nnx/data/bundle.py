@@ -20,9 +20,9 @@ import torch
 
 from nnx.data.augment import build_augment
 from nnx.data.cache import cached
-from nnx.data.config import LOADER_CHOICES, NORMALIZE_CHOICES, DataConfig
 from nnx.data.formats import image_size_of, read_image, read_images
 from nnx.errors import NnxError
+from nnx.schemas import LOADER_CHOICES, NORMALIZE_CHOICES, DataConfig
 
 log = logging.getLogger("nnx")
 READY_BUDGET_BYTES = 2**30  # un-augmented splits up to this size are kept model-ready (float) after the first pass

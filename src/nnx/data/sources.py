@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from nnx.data.cache import cached
-from nnx.data.config import DataConfig
 from nnx.data.formats import corrupt, read_cifar_batch, read_cifar_meta, read_idx, read_images
 from nnx.errors import NnxError
 from nnx.paths import checkout_dir
 from nnx.registry import DATASETS
+from nnx.schemas import DataConfig
 
 log = logging.getLogger("nnx")
 

@@ -11,8 +11,7 @@ import numpy as np
 
 from nnx.errors import NnxError
 from nnx.registry import DATASETS
-
-IRIS_FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+from nnx.schemas import IRIS_FEATURES, DataConfig, IrisConfig, MoonsConfig
 
 
 @dataclasses.dataclass
@@ -46,12 +45,6 @@ def split_and_standardize(x, y, test_fraction: float, seed: int, feature_names, 
                        list(feature_names), list(class_names))
 
 
-@dataclasses.dataclass
-class IrisConfig:
-    features: list[str] = dataclasses.field(default_factory=lambda: list(IRIS_FEATURES))
-    test_fraction: float = 0.2
-
-
 @DATASETS.register("iris", schema=IrisConfig)
 def iris(features: list[str], test_fraction: float, seed: int = 0) -> TabularData:
     """The 150 iris flowers (scikit-learn ships them, no download): 0 setosa, 1 versicolor, 2 virginica."""
@@ -64,13 +57,6 @@ def iris(features: list[str], test_fraction: float, seed: int = 0) -> TabularDat
     columns = [IRIS_FEATURES.index(name) for name in features]
     return split_and_standardize(bunch.data[:, columns], bunch.target, test_fraction, seed,
                                  features, bunch.target_names)
-
-
-@dataclasses.dataclass
-class MoonsConfig:
-    n_samples: int = 500
-    noise: float = 0.2
-    test_fraction: float = 0.2
 
 
 @DATASETS.register("moons", schema=MoonsConfig)
@@ -89,7 +75,6 @@ def arrays_bundle(name: str, data, device: str, seed: int):
     import torch
 
     from nnx.data.bundle import DataBundle, TensorSplit
-    from nnx.data.config import DataConfig
 
     def split(x, y):
         return TensorSplit(torch.as_tensor(x, dtype=torch.float32, device=device),

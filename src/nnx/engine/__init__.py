@@ -13,15 +13,16 @@
 
 Several models in one run: `fit(..., name="teacher")` writes teacher_history.csv, teacher_last.pt, ...; a custom
 loss: `fit(..., step=lambda model, x, y: (loss, logits_or_None))`. Schemas: `TrainerConfig` (put it in an
-experiment's schema as `trainer`), `OptimConfig` (validated by OPTIMIZERS), `nnx.data.DataConfig`.
+experiment's schema as `trainer`), `OptimConfig` (validated by OPTIMIZERS), `DataConfig`: all in `nnx.schemas`.
 """
 
 from nnx.engine import losses  # importing it registers the losses
 from nnx.engine.checkpoint import load_state
-from nnx.engine.config import EarlyStoppingConfig, TrainerConfig, required, trainer_config
+from nnx.engine.config import required, trainer_config
 from nnx.engine.evaluate import evaluate, plot_curves, predict
 from nnx.engine.fit import FitResult, fit, scoring_step, supervised_step
-from nnx.engine.optim import OptimConfig, SchedulerConfig, build_optimizer, build_scheduler
+from nnx.engine.optim import build_optimizer, build_scheduler
+from nnx.schemas import EarlyStoppingConfig, OptimConfig, SchedulerConfig, TrainerConfig
 
 __all__ = ["EarlyStoppingConfig", "FitResult", "OptimConfig", "SchedulerConfig", "TrainerConfig", "build_optimizer",
            "build_scheduler", "evaluate", "fit", "load_state", "losses", "plot_curves", "predict", "scoring_step",

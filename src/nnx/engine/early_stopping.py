@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nnx.engine.config import EarlyStoppingConfig
 from nnx.errors import NnxError
+from nnx.schemas import EarlyStoppingConfig
 
 
 class EarlyStopping:

@@ -6,34 +6,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from nnx.errors import NnxError
 from nnx.registry import OPTIMIZERS
-
-SCHEDULERS = ("none", "step", "cosine", "exponential")
-
-
-@dataclasses.dataclass
-class SchedulerConfig:
-    name: str = "none"       # none | step | cosine | exponential; stepped once per epoch
-    step_size: int = 10      # step: multiply the lr by gamma every step_size epochs
-    gamma: float = 0.1       # step, exponential: the factor
-    min_lr: float = 0.0      # cosine: the lr it anneals to, reached after the last epoch
-
-
-@dataclasses.dataclass
-class OptimConfig:
-    lr: float = 0.01
-    weight_decay: float = 0.0    # L2 penalty (sgd, momentum, nesterov, rmsprop, adam); decoupled for adamw
-    momentum: float = 0.0        # sgd, momentum, nesterov, rmsprop
-    betas: list[float] = dataclasses.field(default_factory=lambda: [0.9, 0.999])  # adam, adamw
-    eps: float = 1e-8            # rmsprop, adam, adamw
-    alpha: float = 0.99          # rmsprop: smoothing of the squared-gradient average
-    scheduler: SchedulerConfig = dataclasses.field(default_factory=SchedulerConfig)
+from nnx.schemas import OptimConfig, SchedulerConfig
 
 
 def _sgd(params, lr, weight_decay, momentum, nesterov=False, **_):
@@ -99,10 +77,7 @@ def build_optimizer(optim_cfg, params) -> torch.optim.Optimizer:
 def build_scheduler(optim_cfg, optimizer: torch.optim.Optimizer, epochs: int):
     """The per-epoch learning-rate schedule `optim.scheduler.name`, or None."""
     cfg = as_config(optim_cfg)
-    schedule = SchedulerConfig(**OPTIMIZERS.validate(cfg, where="optim")["scheduler"])
-    if schedule.name not in SCHEDULERS:
-        raise NnxError(f"optim.scheduler.name={schedule.name!r} is unknown",
-                       fix=f"choose one of: {', '.join(SCHEDULERS)}")
+    schedule = SchedulerConfig(**OPTIMIZERS.validate(cfg, where="optim")["scheduler"])  # checks the name
     lr_scheduler = torch.optim.lr_scheduler
     if schedule.name == "step":
         return lr_scheduler.StepLR(optimizer, step_size=schedule.step_size, gamma=schedule.gamma)

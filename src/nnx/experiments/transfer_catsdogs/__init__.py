@@ -2,7 +2,7 @@
 penultimate features; a PCA view of those features.
 
 Part 1: `model.trainable_fraction` of the backbone's layers (from its output end) train with the head, at
-`optim.backbone_lr_scale` x the head's learning rate; the rest stays frozen, BatchNorm included. A fully frozen
+`model.backbone_lr_scale` x the head's learning rate; the rest stays frozen, BatchNorm included. A fully frozen
 backbone is run once over the images and the head trains on the cached features (`feature_cache`).
 Part 2: the trained model's penultimate features -> scikit-learn RandomForestClassifier and LogisticRegression.
 
@@ -21,7 +21,6 @@ import torch
 from omegaconf import OmegaConf
 
 from nnx.engine import (
-    OptimConfig,
     TrainerConfig,
     build_optimizer,
     build_scheduler,
@@ -38,15 +37,8 @@ from nnx.registry import EXPERIMENTS, MODELS
 
 
 @dataclasses.dataclass
-class TransferOptimConfig(OptimConfig):
-    name: str = "adam"
-    backbone_lr_scale: float = 0.1  # fine-tuned backbone layers learn at this x optim.lr (the head at optim.lr)
-
-
-@dataclasses.dataclass
 class TransferCatsDogsConfig:
     trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
-    optim: TransferOptimConfig = dataclasses.field(default_factory=TransferOptimConfig)
     feature_cache: bool = True     # frozen backbone: compute its features once, train the head on them
     forest_trees: int = 100        # part 2: RandomForestClassifier(n_estimators=...)
     misclassified_shown: int = 24  # images in misclassified.png
@@ -117,16 +109,12 @@ def run(cfg, run) -> None:
 
 def transfer_optimizer(optim_cfg, model, epochs: int = 1):
     """(optimizer, scheduler or None): the head at optim.lr, the fine-tuned backbone layers at optim.lr x
-    optim.backbone_lr_scale; `optim.scheduler` scales both groups alike, once per epoch."""
+    model.backbone_lr_scale; `optim.scheduler` scales both groups alike, once per epoch."""
     params = OmegaConf.to_container(optim_cfg, resolve=True)
-    scale = params.pop("backbone_lr_scale")
-    if scale <= 0:
-        raise NnxError(f"optim.backbone_lr_scale={scale} must be > 0", fix="freeze layers with "
-                       "model.trainable_fraction instead")
     groups = [{"params": list(model.classifier.parameters())}]
     backbone = [p for p in model.backbone.parameters() if p.requires_grad]
     if backbone:
-        groups.append({"params": backbone, "lr": params["lr"] * scale})
+        groups.append({"params": backbone, "lr": params["lr"] * model.backbone_lr_scale})
     optimizer = build_optimizer(params, groups)
     return optimizer, build_scheduler(params, optimizer, epochs)
 

@@ -53,21 +53,26 @@ class TransferConfig:
     dropout: float = 0.2                  # before the linear head
     pooling: str = "avg"                  # global pooling of the last feature map: avg | max
     frozen_bn_stats: bool = False         # fine-tuned BatchNorm layers keep their ImageNet running statistics
+    backbone_lr_scale: float = 0.1        # fine-tuned backbone layers learn at this x optim.lr (the head at optim.lr)
 
     def __post_init__(self):  # before any download
         if self.backbone not in BACKBONES:
             raise NnxError(f"model.backbone={self.backbone!r} is unknown", fix=f"choose one of: {', '.join(BACKBONES)}")
         if not 0 <= self.trainable_fraction <= 1:
             raise NnxError(f"model.trainable_fraction={self.trainable_fraction} must be in [0, 1]")
+        if self.backbone_lr_scale <= 0:
+            raise NnxError(f"model.backbone_lr_scale={self.backbone_lr_scale} must be > 0",
+                           fix="freeze layers with model.trainable_fraction instead")
 
 
 class TransferNet(nn.Module):
     """backbone (trunk -> global pooling -> flatten) then classifier (dropout -> linear)."""
 
     def __init__(self, trunk: nn.Module, num_classes: int, dropout: float = 0.2, pooling: str = "avg",
-                 trainable_fraction: float = 0.0, frozen_bn_stats: bool = False):
+                 trainable_fraction: float = 0.0, frozen_bn_stats: bool = False, backbone_lr_scale: float = 1.0):
         super().__init__()
         self.frozen_bn_stats = frozen_bn_stats
+        self.backbone_lr_scale = backbone_lr_scale  # the fine-tuned backbone's lr / the head's (1.0: one lr for all)
         pools = {"avg": nn.AdaptiveAvgPool2d(1), "max": nn.AdaptiveMaxPool2d(1)}
         if pooling not in pools:
             raise NnxError(f"model.pooling={pooling!r} is unknown", fix="choose avg or max")
@@ -193,7 +198,8 @@ def input_size(backbone: str) -> int:
 
 @MODELS.register("transfer", schema=TransferConfig)
 def transfer(input_shape: tuple, num_classes: int, *, backbone: str, weights: str | None, weights_path: str | None,
-             trainable_fraction: float, dropout: float, pooling: str, frozen_bn_stats: bool) -> TransferNet:
+             trainable_fraction: float, dropout: float, pooling: str, frozen_bn_stats: bool,
+             backbone_lr_scale: float) -> TransferNet:
     if input_shape[0] != 3:
         raise NnxError(f"model.backbone={backbone} takes RGB images, but the data has {input_shape[0]} channels")
     if not (weights or weights_path):
@@ -202,4 +208,4 @@ def transfer(input_shape: tuple, num_classes: int, *, backbone: str, weights: st
         trunk = lite_trunk(backbone, weights, weights_path)
     else:
         trunk = torchvision_trunk(backbone, weights, weights_path)
-    return TransferNet(trunk, num_classes, dropout, pooling, trainable_fraction, frozen_bn_stats)
+    return TransferNet(trunk, num_classes, dropout, pooling, trainable_fraction, frozen_bn_stats, backbone_lr_scale)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from nnx.data.bundle import DataBundle, TensorSplit
-from nnx.data.config import DataConfig
+from nnx.schemas import DataConfig
 
 
 @torch.no_grad()

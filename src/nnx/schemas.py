@@ -1,0 +1,133 @@
+"""The shared config groups' schemas; `register_schemas()` puts them in Hydra's ConfigStore before it composes.
+
+    data:    DataConfig (every image data set), IrisConfig, MoonsConfig
+    optim:   OptimConfig (every optimizer) with its SchedulerConfig
+    trainer: TrainerConfig with its EarlyStoppingConfig
+
+Each YAML of these groups names its schema in its defaults list (`- /schema/data/image@_here_`) and states only what
+differs from it, so Hydra checks keys and types while composing, before any run folder exists; the ranges are
+checked by `__post_init__` when the registry or an experiment's schema turns the group into its dataclass.
+This module imports no torch: the CLI composes (and completes on TAB) without it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from nnx.errors import NnxError
+
+NORMALIZE_CHOICES = ("dataset", "imagenet", "none")
+LOADER_CHOICES = ("auto", "tensor", "torch")
+IRIS_FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+SCHEDULERS = ("none", "step", "cosine", "exponential")
+
+
+@dataclasses.dataclass
+class DataConfig:
+    root: str | None = None          # where the files are (or go, with download=true); None: the data set's default
+    download: bool = False           # fetch with torchvision when absent (needs a network)
+    batch_size: int = 64
+    val_fraction: float = 0.0        # stratified, seeded split of the training set; 0: no validation split
+    limit_train: int | None = None   # keep this many training samples (stratified): smoke configs
+    limit_test: int | None = None
+    normalize: str = "dataset"       # dataset (train mean/std per channel) | imagenet | none (just /255)
+    augment: list[Any] = dataclasses.field(default_factory=list)  # e.g. [flip, {name: crop, padding: 4}]
+    loader: str = "auto"             # tensor (all in device memory) | torch (DataLoader) | auto (by size)
+    num_workers: int = 2             # DataLoader workers (loader=torch only)
+    cache_dir: str | None = None     # decoded tensors are cached here; None: $NNX_CACHE_DIR or ~/.cache/nnx
+    image_size: int | None = None    # folder data sets: resize to image_size x image_size (None: the files' size)
+    test_fraction: float = 0.25      # data sets without an official test split (digits)
+    max_memory_mb: int = 1536        # loader=auto: above this decoded size, use the torch DataLoader
+
+
+@dataclasses.dataclass
+class IrisConfig:
+    features: list[str] = dataclasses.field(default_factory=lambda: list(IRIS_FEATURES))  # any non-empty subset
+    test_fraction: float = 0.2
+
+
+@dataclasses.dataclass
+class MoonsConfig:
+    n_samples: int = 500
+    noise: float = 0.2
+    test_fraction: float = 0.2
+
+
+@dataclasses.dataclass
+class SchedulerConfig:
+    name: str = "none"       # none | step | cosine | exponential; stepped once per epoch
+    step_size: int = 10      # step: multiply the lr by gamma every step_size epochs
+    gamma: float = 0.1       # step, exponential: the factor
+    min_lr: float = 0.0      # cosine: the lr it anneals to, reached after the last epoch
+
+    def __post_init__(self) -> None:
+        if self.name not in SCHEDULERS:
+            raise NnxError(f"optim.scheduler.name={self.name!r} is unknown",
+                           fix=f"choose one of: {', '.join(SCHEDULERS)}")
+
+
+@dataclasses.dataclass
+class OptimConfig:
+    lr: float = 0.001
+    weight_decay: float = 0.0    # L2 penalty (sgd, momentum, nesterov, rmsprop, adam); decoupled for adamw
+    momentum: float = 0.0        # sgd, momentum, nesterov, rmsprop
+    betas: list[float] = dataclasses.field(default_factory=lambda: [0.9, 0.999])  # adam, adamw
+    eps: float = 1e-8            # rmsprop, adam, adamw
+    alpha: float = 0.99          # rmsprop: smoothing of the squared-gradient average
+    scheduler: SchedulerConfig = dataclasses.field(default_factory=SchedulerConfig)
+
+
+@dataclasses.dataclass
+class EarlyStoppingConfig:
+    monitor: str = "val_loss"     # a history column: val_loss, val_acc, train_loss, train_acc
+    patience: int | None = None   # epochs in a row without improvement that stop training (0: the first such
+                                  # epoch, as in Keras); None: never stop early
+    mode: str = "auto"            # min | max | auto (max for *acc*, min otherwise), as in Keras
+    min_delta: float = 0.0        # a change not larger than this is no improvement (>= 0)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("min", "max", "auto"):
+            raise NnxError(f"trainer.early_stopping.mode={self.mode!r}: use min, max or auto")
+        if (self.patience is not None and self.patience < 0) or self.min_delta < 0:
+            raise NnxError(f"trainer.early_stopping: patience={self.patience}, min_delta={self.min_delta}: "
+                           "both must be >= 0", fix="mode sets the direction; patience=null never stops early")
+
+
+@dataclasses.dataclass
+class TrainerConfig:
+    epochs: int = 10
+    loss: str = "cross_entropy"
+    label_smoothing: float = 0.0
+    clip_grad_norm: float | None = None  # clip the global gradient norm to this value before each step
+    amp: bool = False                    # bfloat16 autocast on CUDA (ignored on CPU)
+    cuda_graph: bool = False             # on CUDA, replay the default training step from a captured CUDA graph
+    early_stopping: EarlyStoppingConfig = dataclasses.field(default_factory=EarlyStoppingConfig)
+    checkpoint: bool = True              # last.pt every epoch, best.pt on each improvement of the monitor
+    restore_best: bool = True            # after training, load best.pt's weights (when there is a validation split)
+    resume: str | None = None            # a run folder or a last.pt to continue from
+    plots: bool = True                   # the loss/accuracy curves PNG
+    test_each_epoch: bool = False        # also score the test split after each epoch (history test_loss, test_acc;
+                                         # cross-entropy whatever the step): a curve only, never a yardstick
+    progress: bool = True                # a progress bar (only on a terminal)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise NnxError(f"trainer.epochs={self.epochs} must be >= 1")
+
+
+def _named(schema: type) -> type:
+    """The schema as a group's YAML sees it: its fields plus `name`, the registry entry the YAML chooses."""
+    return dataclasses.make_dataclass(schema.__name__, [("name", str, "???")], bases=(schema,))
+
+
+def register_schemas() -> None:
+    """Store the schemas as `schema/<group>/<name>` (what the group YAMLs name in their defaults); idempotent."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    for group, name, schema in (("data", "image", DataConfig), ("data", "iris", IrisConfig),
+                                ("data", "moons", MoonsConfig), ("optim", "optimizer", OptimConfig)):
+        store.store(group=f"schema/{group}", name=name, node=_named(schema))
+    store.store(group="schema/trainer", name="trainer", node=TrainerConfig)
+

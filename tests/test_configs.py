@@ -5,7 +5,7 @@ import re
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import EXPERIMENTS
+from conftest import CONF, EXPERIMENTS
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -27,3 +27,40 @@ def test_smoke_config_composes(compose, name):
 def test_run_dir_has_microseconds(compose):
     cfg = compose("experiment=mcp_seven_segment", hydra=True)
     assert re.search(r"/mcp_seven_segment/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_\d{6}$", cfg.hydra.run.dir)
+
+
+SHARED_GROUPS = sorted(path for group in ("data", "optim", "trainer") for path in (CONF / group).glob("*.yaml"))
+
+
+def schema_of(path):
+    from nnx import schemas
+
+    group, name = path.parent.name, path.stem
+    if group == "data":
+        return {"iris": schemas.IrisConfig, "moons": schemas.MoonsConfig}.get(name, schemas.DataConfig)
+    return {"optim": schemas.OptimConfig, "trainer": schemas.TrainerConfig}[group]
+
+
+@pytest.mark.parametrize("path", SHARED_GROUPS, ids=lambda path: f"{path.parent.name}/{path.stem}")
+def test_a_shared_group_yaml_states_only_what_differs_from_its_schema(compose, path):
+    """Each default is written once: in the schema dataclass (nnx.schemas), not again in the group's YAML."""
+    raw = OmegaConf.to_container(OmegaConf.load(path))
+    assert raw.pop("defaults")[0].startswith("/schema/"), "the YAML names its schema first"
+    defaults = OmegaConf.to_container(OmegaConf.structured(schema_of(path)))
+    repeated = [key for key, value in raw.items() if key != "name" and defaults.get(key) == value]
+    assert not repeated, f"{path.name} repeats its schema's defaults for {repeated}"
+    if path.parent.name != "trainer":  # composed: the schema's keys, the YAML's values
+        group = path.parent.name
+        composed = OmegaConf.to_container(compose("experiment=mcp_seven_segment", f"{group}={path.stem}")[group])
+        assert composed == {**defaults, **raw}
+
+
+def test_a_wrong_type_or_unknown_key_in_a_group_is_refused_while_composing(compose):
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException, match="batch_size"):
+        compose("experiment=kd_mnist", "data.batch_size=many")
+    with pytest.raises(ConfigCompositionException, match="learning_rate"):
+        compose("experiment=kd_mnist", "optim.learning_rate=0.1")
+    with pytest.raises(ConfigCompositionException, match="epochs"):
+        compose("experiment=kd_mnist", "trainer.epochs=1.5")

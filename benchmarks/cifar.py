@@ -23,21 +23,17 @@ SUBSET, MOBILENET_SUBSET, SEED = 1024, 96, 0
 
 def variant_configs(data_overrides: list[str]) -> dict:
     """variant name -> its composed config, as `nnx run experiment=cifar_cnn_sweep variant=NAME` builds it."""
-    from hydra import compose, initialize_config_dir
-
     from nnx.cli import conf_dir, experiment_groups
-    from nnx.schemas import register_schemas
-
-    register_schemas()
+    from nnx.schemas import composing
 
     names = sorted(p.stem for p in (conf_dir() / "experiment_groups/cifar_cnn_sweep/variant").glob("*.yaml"))
     configs = {}
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+    with composing() as compose:
         for name in names:
             overrides = ["experiment=cifar_cnn_sweep", f"variant={name}", *data_overrides]
             if name == "mobilenet_v2":
                 overrides.append("model.weights=null")  # never wait for a download
-            configs[name] = compose("config", overrides=experiment_groups(overrides))
+            configs[name] = compose(*experiment_groups(overrides))
     return configs
 
 

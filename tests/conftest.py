@@ -49,18 +49,13 @@ def summary_rows(sweep_dir: Path) -> list[dict]:
 
 @pytest.fixture
 def compose():
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
     from nnx.cli import experiment_groups
-    from nnx.schemas import register_schemas
-
-    register_schemas()
+    from nnx.schemas import composing
 
     def _compose(*overrides: str, hydra: bool = False):
         overrides = experiment_groups(list(overrides))  # as `nnx run` does
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            return hydra_compose("config", overrides=overrides, return_hydra_config=hydra)
+        with composing() as compose_config:
+            return compose_config(*overrides, hydra=hydra)
 
     return _compose
 

@@ -133,10 +133,9 @@ def cmd_run(args: list[str]) -> int:
     import hydra
     from omegaconf import DictConfig
 
-    from nnx import callbacks, console
-    from nnx.schemas import register_schemas
+    from nnx import callbacks, console, schemas
 
-    register_schemas()  # before Hydra composes (a run, a sweep, a TAB completion)
+    schemas.register_schemas()  # before Hydra composes (a run, a sweep, a TAB completion)
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # Optuna's storage imports it: 20 lines of plugin setup
 

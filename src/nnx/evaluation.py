@@ -70,14 +70,10 @@ def eval_data_config(cfg, overrides: list[str]):
 
 def data_group_config(name: str):
     """`conf/data/<name>.yaml` composed over its schema, as `nnx run ... data=<name>` would give it."""
-    from hydra import compose, initialize_config_dir
+    from nnx.schemas import composing
 
-    from nnx.paths import conf_dir
-    from nnx.schemas import register_schemas
-
-    register_schemas()
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        return compose("config", overrides=[f"data={name}"]).data
+    with composing() as compose:
+        return compose(f"data={name}").data
 
 
 def evaluate_run(run_dir: Path, overrides: list[str], which: str = "best") -> Path:

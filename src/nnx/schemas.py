@@ -12,6 +12,7 @@ This module imports no torch: the CLI composes (and completes on TAB) without it
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -131,3 +132,17 @@ def register_schemas() -> None:
         store.store(group=f"schema/{group}", name=name, node=_named(schema))
     store.store(group="schema/trainer", name="trainer", node=TrainerConfig)
 
+
+
+@contextlib.contextmanager
+def composing():
+    """Hydra's compose API over nnx's configs, schemas registered: `with composing() as compose: compose(...)`,
+    where `compose(*overrides, hydra=False)` composes `config` as `nnx run` would (without expanding experiment
+    groups: `nnx.cli.experiment_groups` does that)."""
+    from hydra import compose, initialize_config_dir
+
+    from nnx.paths import conf_dir
+
+    register_schemas()
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        yield lambda *overrides, hydra=False: compose("config", overrides=list(overrides), return_hydra_config=hydra)

@@ -155,10 +155,9 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
 def prepare_resume(sweep_dir: Path, args: list[str]) -> None:
     """Before a resumed sweep launches: check that every job composes (a typo must not move anything), then
     renumber the earlier job folders to the new grid (`realign_jobs`). `args`: the command, groups expanded."""
-    from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
 
-    from nnx.paths import conf_dir
+    from nnx.schemas import composing
 
     try:
         jobs = grid_jobs(args)
@@ -166,10 +165,10 @@ def prepare_resume(sweep_dir: Path, args: list[str]) -> None:
         print(f"nnx: resume: job folders left as they are, the new grid is not known here: {err}", file=sys.stderr)
         return
     search = [arg for arg in args if override_key(arg) == "hydra.searchpath"]
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+    with composing() as compose:
         for num, job in enumerate(jobs):
             try:
-                compose("config", overrides=[*job, *search])
+                compose(*job, *search)
             except Exception as err:  # Hydra's composition errors: an unknown key, group option or value
                 raise NnxError(f"resume_sweep: job {num} ({' '.join(job)}) does not compose "
                                f"({str(err).splitlines()[0]})",

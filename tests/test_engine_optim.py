@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from nnx.engine import build_optimizer, build_scheduler, trainer_config
+from nnx.engine import build_optimizer, trainer_config
 from nnx.errors import NnxError
 from nnx.registry import MODELS
 
@@ -18,7 +18,8 @@ from nnx.registry import MODELS
 ])
 def test_optimizers_from_their_config_files(compose, name, kind, expected):
     cfg = compose(f"optim={name}")
-    optimizer = build_optimizer(cfg.optim, torch.nn.Linear(3, 2).parameters())
+    optimizer, scheduler = build_optimizer(cfg.optim, torch.nn.Linear(3, 2).parameters(), epochs=3)
+    assert scheduler is None
     assert type(optimizer) is kind
     assert expected.items() <= optimizer.param_groups[0].items()
 
@@ -35,19 +36,20 @@ def test_config_files_compose_and_validate(compose):
 
 def test_schedulers_and_bad_optimizer_configs():
     params = list(torch.nn.Linear(2, 2).parameters())
-    optimizer = build_optimizer({"name": "sgd", "lr": 1.0}, params)
-    scheduler = build_scheduler({"name": "sgd", "scheduler": {"name": "step", "step_size": 2, "gamma": 0.5}},
-                                optimizer, epochs=10)
+    optimizer, scheduler = build_optimizer({"name": "sgd", "lr": 1.0, "scheduler": {"name": "step", "step_size": 2,
+                                                                                     "gamma": 0.5}}, params, epochs=10)
     lrs = []
     for _ in range(5):
         lrs.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         scheduler.step()
     assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25]
-    assert build_scheduler({"name": "adam"}, optimizer, epochs=3) is None
+    assert build_optimizer({"name": "adam"}, params, epochs=3)[1] is None
     with pytest.raises(NnxError, match="optimizer.*learning_rate"):
-        build_optimizer({"name": "adam", "learning_rate": 0.1}, params)
+        build_optimizer({"name": "adam", "learning_rate": 0.1}, params, epochs=1)
     with pytest.raises(NnxError, match="unknown optimizer 'adagrad'"):
-        build_optimizer({"name": "adagrad"}, params)
+        build_optimizer({"name": "adagrad"}, params, epochs=1)
+    with pytest.raises(NnxError, match="optim.scheduler.name='cosin' is unknown"):
+        build_optimizer({"name": "adam", "scheduler": {"name": "cosin"}}, params, epochs=1)
     with pytest.raises(NnxError, match="trainer.epoch"):
         trainer_config({"epoch": 3})

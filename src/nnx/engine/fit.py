@@ -27,7 +27,7 @@ from nnx import console
 from nnx.engine.checkpoint import Checkpoints, prefixed, rng_state
 from nnx.engine.config import trainer_config
 from nnx.engine.early_stopping import EarlyStopping
-from nnx.engine.optim import build_optimizer, build_scheduler
+from nnx.engine.optim import build_optimizer
 from nnx.engine.resume import restore
 from nnx.engine.steps import train_epoch, train_step
 from nnx.errors import NnxError
@@ -142,8 +142,8 @@ class Training:
         elif scheduler is not None:  # it would step some other optimizer: never silently dropped
             raise TypeError("fit: a built scheduler needs the built optimizer it steps, not an optim config")
         else:
-            optimizer = build_optimizer(optim_cfg, [p for p in model.parameters() if p.requires_grad])
-            scheduler = build_scheduler(optim_cfg, optimizer, cfg.epochs)
+            optimizer, scheduler = build_optimizer(optim_cfg, [p for p in model.parameters() if p.requires_grad],
+                                                   cfg.epochs)
         self.optimizer, self.scheduler = optimizer, scheduler
         self.scoring = scoring_step(cfg)
         self.train = train_step(model, step or self.scoring, optimizer, cfg, bundle, custom_step=step is not None,

@@ -1,7 +1,7 @@
 """Optimizers and learning-rate schedules from the `optim:` config group (`conf/optim/<name>.yaml`).
 
-    optimizer = build_optimizer(cfg.optim, model.parameters())      # sgd | momentum | nesterov | rmsprop | adam | adamw
-    scheduler = build_scheduler(cfg.optim, optimizer, epochs=20)     # None unless optim.scheduler.name is set
+    optimizer, scheduler = build_optimizer(cfg.optim, model.parameters(), epochs=20)
+    # sgd | momentum | nesterov | rmsprop | adam | adamw; scheduler: None unless optim.scheduler.name is set
 """
 
 from __future__ import annotations
@@ -63,21 +63,23 @@ def as_config(cfg) -> DictConfig:
     return cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
 
 
-def build_optimizer(optim_cfg, params) -> torch.optim.Optimizer:
-    """The optimizer `optim_cfg.name` over `params` (parameters or parameter groups), its config validated."""
+def build_optimizer(optim_cfg, params, epochs: int):
+    """(optimizer, scheduler or None): the optimizer `optim_cfg.name` over `params` (parameters or parameter groups)
+    and its per-epoch schedule over `epochs`, from one validation of the config."""
     params = list(params)
     if not params:
         raise NnxError("the model has no trainable parameters to optimize")
+    cfg = as_config(optim_cfg)
+    settings = OPTIMIZERS.validate(cfg, where="optim")
     try:
-        return OPTIMIZERS.build(as_config(optim_cfg), params=params)
+        optimizer = OPTIMIZERS.get(cfg.name).factory(params=params, **settings)
     except ValueError as err:  # torch.optim's own checks: "Invalid learning rate: -1.0", ...
         raise NnxError(f"optim: {err}", fix="optim.lr, weight_decay, momentum and eps are each >= 0") from None
+    return optimizer, build_scheduler(SchedulerConfig(**settings["scheduler"]), optimizer, epochs)
 
 
-def build_scheduler(optim_cfg, optimizer: torch.optim.Optimizer, epochs: int):
+def build_scheduler(schedule: SchedulerConfig, optimizer: torch.optim.Optimizer, epochs: int):
     """The per-epoch learning-rate schedule `optim.scheduler.name`, or None."""
-    cfg = as_config(optim_cfg)
-    schedule = SchedulerConfig(**OPTIMIZERS.validate(cfg, where="optim")["scheduler"])  # checks the name
     lr_scheduler = torch.optim.lr_scheduler
     if schedule.name == "step":
         return lr_scheduler.StepLR(optimizer, step_size=schedule.step_size, gamma=schedule.gamma)

@@ -19,7 +19,7 @@ import math
 import torch
 
 from nnx.engine import TrainerConfig, evaluate, fit, predict, required, scoring_step
-from nnx.engine.optim import build_optimizer, build_scheduler
+from nnx.engine.optim import build_optimizer
 from nnx.errors import NnxError
 from nnx.experiments.fashion_overfit import figures
 from nnx.models import count_parameters
@@ -151,8 +151,8 @@ def run(cfg, run) -> None:
         step = l1_penalized(scoring_step(trainer), cfg.regularization.l1)
     optim, scheduler = cfg.optim, None
     if cfg.regularization.max_norm > 0:
-        optim = build_optimizer(cfg.optim, [p for p in model.parameters() if p.requires_grad])
-        scheduler = build_scheduler(cfg.optim, optim, trainer.epochs)
+        optim, scheduler = build_optimizer(cfg.optim, [p for p in model.parameters() if p.requires_grad],
+                                           trainer.epochs)
         max_norm_after_each_step(optim, model.to(bundle.device), cfg.regularization.max_norm)
     result = fit(model, bundle, trainer, optim, run, step=step, scheduler=scheduler)
     run.metrics_update({"n_params": n_params, "n_train": len(bundle.train), "diverged": result.diverged})

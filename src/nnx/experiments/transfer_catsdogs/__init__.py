@@ -23,7 +23,6 @@ from omegaconf import OmegaConf
 from nnx.engine import (
     TrainerConfig,
     build_optimizer,
-    build_scheduler,
     evaluate,
     fit,
     required,
@@ -115,8 +114,7 @@ def transfer_optimizer(optim_cfg, model, epochs: int = 1):
     backbone = [p for p in model.backbone.parameters() if p.requires_grad]
     if backbone:
         groups.append({"params": backbone, "lr": params["lr"] * model.backbone_lr_scale})
-    optimizer = build_optimizer(params, groups)
-    return optimizer, build_scheduler(params, optimizer, epochs)
+    return build_optimizer(params, groups, epochs)
 
 
 @torch.no_grad()

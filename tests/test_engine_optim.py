@@ -45,7 +45,7 @@ def test_schedulers_and_bad_optimizer_configs():
         scheduler.step()
     assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25]
     assert build_optimizer({"name": "adam"}, params, epochs=3)[1] is None
-    with pytest.raises(NnxError, match="optimizer.*learning_rate"):
+    with pytest.raises(NnxError, match="optim.learning_rate: Key .learning_rate. not in"):
         build_optimizer({"name": "adam", "learning_rate": 0.1}, params, epochs=1)
     with pytest.raises(NnxError, match="unknown optimizer 'adagrad'"):
         build_optimizer({"name": "adagrad"}, params, epochs=1)

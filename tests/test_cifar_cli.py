@@ -44,8 +44,8 @@ def test_the_variants_are_the_reports_runs():
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_variant_composes_as_the_report_set_it_up(compose, variant):
-    cfg = compose(EXP, f"variant={variant}")
-    assert cfg.variant == variant
+    cfg = compose(EXP, f"variant={variant}", hydra=True)
+    assert cfg.hydra.runtime.choices.variant == variant and "variant" not in cfg  # the choice names it, once
     for key, value in (BASE | CHANGES[variant]).items():
         if not (variant == "mobilenet_v2" and key.startswith("model.") and key != "model.name"):
             assert lookup(cfg, key) == value, key

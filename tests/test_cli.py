@@ -181,7 +181,8 @@ def test_hydra_flags_after_the_overrides_of_an_experiment_with_groups(cli):
     """`--cfg job` after `variant=...` (the group's search path is added beside experiment=, not after the flag)."""
     result = cli("run", "experiment=cifar_cnn_sweep", "variant=tanh", "--cfg", "job")
     assert result.returncode == 0, result.stderr
-    assert "activation: tanh" in result.stdout and "variant: tanh" in result.stdout
+    assert "activation: tanh" in result.stdout  # the variant's setting; its name is Hydra's choice, not a key
+    assert "variant:" not in result.stdout
 
 
 def test_version_is_the_installed_one(cli):

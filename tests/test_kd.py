@@ -212,5 +212,6 @@ def test_the_hinton_variant_is_the_papers_mnist_setup(compose):
     assert (cfg.student.hidden, cfg.student.dropout, cfg.kd.temperature) == ([800, 800], 0.0, 20.0)
     assert cfg.data.augment == [{"name": "affine", "degrees": 0, "translate": 0.0714}]  # 2 of 28 pixels
     assert cfg.reference["teacher/test_errors"] == 67 and cfg.reference["kd/test_errors"] == 74
-    default = compose("experiment=kd_mnist")
-    assert default.variant == "assignment" and default.student.hidden == [64, 64] and default.kd.temperature < 3
+    default = compose("experiment=kd_mnist", hydra=True)
+    assert default.hydra.runtime.choices.variant == "assignment"
+    assert default.student.hidden == [64, 64] and default.kd.temperature < 3

@@ -99,6 +99,15 @@ def validate(cfg: DictConfig, schema: type | None):
     return None
 
 
+def group_choices() -> dict[str, str]:
+    """The option each config group got in this Hydra job (`variant=l2` -> {"variant": "l2", ...})."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return {}
+    return {group: str(option) for group, option in HydraConfig.get().runtime.choices.items() if option is not None}
+
+
 def open_loggers(cfg: DictConfig, run_dir: Path):
     """The TensorBoard / MLflow loggers `logger=` chooses (None for the CSV alone); a missing package is an
     NnxError naming the extra, raised before any data is read."""
@@ -168,6 +177,7 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> tuple[str, int]:
         console.print_config(cfg)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))  # what actually ran
         run.settings = validate(cfg, entry.schema)
+        run.choices = group_choices()
         run.loggers = open_loggers(cfg, run_dir)
         run.device = resolve_device(cfg.device)
         seed_everything(cfg.seed)

@@ -29,7 +29,6 @@ __all__ = ["cnn", "mobilenet", "run"]   # importing this package registers model
 @dataclasses.dataclass
 class CifarCnnConfig:
     trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
-    variant: str = "base"            # the report's run this config reproduces (set by each variant file)
     feature_image: int = 0           # the test image whose feature maps are drawn
     max_params: int | None = None    # refuse a larger model before training (b_model's search: 10x base's)
 
@@ -77,9 +76,10 @@ def run(cfg, run) -> None:
             raise NnxError(f"feature_image={cfg.feature_image} is not one of the {len(bundle.test)} test images")
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
         n_params = count_parameters(model.parameters())
-        run.log.info("%s: %s, %d parameters", cfg.variant, cfg.model.name, n_params)
+        variant = run.choices["variant"]  # the report's run this config reproduces
+        run.log.info("%s: %s, %d parameters", variant, cfg.model.name, n_params)
         if cfg.max_params is not None and n_params > cfg.max_params:
-            raise NnxError(f"{cfg.variant}: the model has {n_params:,} parameters, more than max_params="
+            raise NnxError(f"{variant}: the model has {n_params:,} parameters, more than max_params="
                            f"{cfg.max_params:,}", fix="choose fewer or narrower conv layers, or raise max_params")
 
         result = fit(model, bundle, run.settings.trainer, cfg.optim, run)
@@ -93,4 +93,4 @@ def run(cfg, run) -> None:
         if getattr(model, "pretrained", None) is not None:
             run.metric("pretrained", model.pretrained)
         if not result.diverged:
-            draw_filters_and_maps(run, model, bundle, cfg.feature_image, cfg.variant)
+            draw_filters_and_maps(run, model, bundle, cfg.feature_image, variant)

@@ -36,7 +36,6 @@ class RegularizationConfig:
 class FashionOverfitConfig:
     trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
     regularization: RegularizationConfig = dataclasses.field(default_factory=RegularizationConfig)
-    variant: str = "base"        # which remedy this config is (set by each variant file)
     grid_images: int = 32        # test images in predictions.png (the first ones of the test set)
     sparsity_threshold: float = 1.0e-3  # a weight with |w| below this counts as zero in the sparsity metrics
 
@@ -142,8 +141,8 @@ def run(cfg, run) -> None:
     check(cfg)
     bundle = load(cfg.data, device=run.device, seed=run.seed, run=run)
     model = MODELS.build(cfg.model, input_shape=bundle.input_shape, num_classes=bundle.num_classes)
-    n_params = count_parameters(model.parameters())
-    run.log.info("%s: %s; mlp %s, dropout %g, %d parameters", cfg.variant, bundle.describe(),
+    n_params, variant = count_parameters(model.parameters()), run.choices["variant"]  # which remedy this is
+    run.log.info("%s: %s; mlp %s, dropout %g, %d parameters", variant, bundle.describe(),
                  list(cfg.model.hidden), cfg.model.dropout, n_params)
 
     step = None
@@ -167,7 +166,7 @@ def run(cfg, run) -> None:
     run.metrics_update(sparsity(model, cfg.sparsity_threshold))
     with run.figure("weights", figsize=(11, 3.4)) as fig:
         figures.weight_histograms(fig, [w.detach().cpu().numpy() for w in weight_matrices(model)],
-                                          cfg.sparsity_threshold, f"{cfg.variant}: ")
+                                          cfg.sparsity_threshold, f"{variant}: ")
     with run.figure("loss_gap", figsize=(11, 4.2)) as fig:
-        figures.loss_gap_figure(fig, result.history, f"{cfg.variant}: ", train_loss_clean)
-    draw_predictions(run, model, bundle, cfg.grid_images, cfg.variant)
+        figures.loss_gap_figure(fig, result.history, f"{variant}: ", train_loss_clean)
+    draw_predictions(run, model, bundle, cfg.grid_images, variant)

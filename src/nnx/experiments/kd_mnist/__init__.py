@@ -60,7 +60,6 @@ class KdMnistConfig:
     student: dict[str, Any] = dataclasses.field(default_factory=lambda: {"name": "mlp"})
     kd: KdSettings = dataclasses.field(default_factory=KdSettings)
     trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
-    variant: str = "assignment"  # conf/experiment_groups/kd_mnist/variant/: assignment | hinton
 
 
 def check_hint_layers(teacher: torch.nn.Module, student: torch.nn.Module) -> None:

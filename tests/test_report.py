@@ -88,6 +88,22 @@ def test_readme_results_block_is_replaced(tmp_path):
         update_readme(run, root=tmp_path)
 
 
+def test_a_sweep_of_one_job_goes_into_the_readme_as_that_run(tmp_path):
+    sweep = tmp_path / "sweep"
+    fake_job(sweep, 0, ["experiment=demo"], {"status": "ok", "acc": 0.75})
+    write_summary(sweep)
+    readme = tmp_path / "experiments" / "demo" / "README.md"
+    readme.parent.mkdir(parents=True)
+    readme.write_text(f"# demo\n\n{START}\n{END}\n")
+    update_readme(sweep, root=tmp_path)
+    text = readme.read_text()
+    assert "| acc | 0.75 | 0.5 |" in text and "| job |" not in text  # one line per metric, not one wide row
+    fake_job(sweep, 1, ["experiment=demo"], {"status": "ok", "acc": 0.8})
+    write_summary(sweep)
+    update_readme(sweep, root=tmp_path)
+    assert "| job |" in readme.read_text()  # two jobs: the sweep's table
+
+
 def test_a_readme_block_keeps_no_heading_whose_figure_stayed_behind():
     summary = ("| job |\n|---|\n| 0 |\n\n## Reference\n\n| m |\n|---|\n\n## Comparison\n\n\n"
                "## Test loss of every job\n\n")

@@ -23,7 +23,11 @@ START, END = "<!-- nnx:results -->", "<!-- /nnx:results -->"
 
 
 def results_block(folder: Path) -> tuple[str, str]:
-    """(experiment name, markdown) for a run folder or a sweep folder."""
+    """(experiment name, markdown) for a run folder or a sweep folder; a sweep of one finished job (as `nnx
+    reproduce` runs a single configuration) reads like that run: metric | ours | reference, one line each."""
+    jobs = [] if (folder / "metrics.json").is_file() else job_dirs(folder)
+    if len(jobs) == 1 and (jobs[0] / "metrics.json").is_file():
+        folder = jobs[0]
     if (folder / "metrics.json").is_file():
         cfg = read_config(folder)
         rows = metrics_beside_reference(read_metrics(folder), cfg.get("reference") or {})

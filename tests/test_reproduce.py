@@ -90,8 +90,8 @@ def test_the_smoke_form_runs_reports_and_resumes_without_touching_the_readme(tmp
     assert again.returncode == 0, again.stderr
     assert f"resume_sweep={(out / 'madaline_moons').resolve()}" in again.stdout
     log = (out / "madaline_moons.log").read_text()
-    assert log.count("kept from the earlier sweep") == 2
-    assert [row["status"] for row in summary_rows(out / "madaline_moons")] == ["ok"] * 3
+    assert log.count("kept from the earlier sweep") == 8  # 3 widths x 3 seeds, one killed
+    assert [row["status"] for row in summary_rows(out / "madaline_moons")] == ["ok"] * 9
     assert (ROOT / "README.md").read_text() == readme
 
 
@@ -101,3 +101,12 @@ def test_bad_arguments_are_one_clear_line():
     assert "choose from mcp_seven_segment" in unknown.stderr and "Traceback" not in unknown.stderr
     override = nnx("reproduce", "seed=3")
     assert override.returncode == 2 and "takes experiment names" in override.stderr
+
+
+def test_a_tiny_headline_number_keeps_its_digits(tmp_path):
+    from test_report import fake_job
+
+    fake_job(tmp_path / "demo", 0, ["seed=0"], {"status": "ok", "ratio": 5.1234e-6}, reference={"ratio": 1e-5})
+    fake_job(tmp_path / "demo", 1, ["seed=1"], {"status": "ok", "ratio": 5.1236e-6}, reference={"ratio": 1e-5})
+    row = reproduce.headline_row("demo", {"headline": {"metric": "ratio"}}, tmp_path / "demo")
+    assert row["ours"] == 5.124e-06 and row["verdict"] == "short" and row["jobs ok"] == "2 of 2"

@@ -91,7 +91,7 @@ def headline_row(name: str, entry: dict, sweep: Path) -> dict:
     chosen = [job for job in ok if matches(job, spec.get("where", {}))]
     values = [job[key] for job in chosen if (key := pick_metric(job, spec["metric"])) is not None]
     if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        ours = round(sum(values) / len(values), 4)
+        ours = float(f"{sum(values) / len(values):.4g}")  # 4 significant digits: a gradient ratio is 5e-06
     else:
         ours = values[0] if values and all(v == values[0] for v in values) else None
     config = read_config(sweep / chosen[0]["job"]) if chosen else {}

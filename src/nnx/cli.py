@@ -28,7 +28,6 @@ USAGE = """usage: nnx run experiment=NAME [Hydra overrides...]    run one experi
 REPORT_FLAGS = ("--readme", "--force")
 
 
-
 def experiments() -> dict[str, dict]:
     """name -> {description, source}, read from conf/experiment/*.yaml without composing anything."""
     from omegaconf import OmegaConf
@@ -123,9 +122,9 @@ def completion_line() -> None:
 
 
 def cmd_run(args: list[str]) -> int:
-    from nnx import sweeps
+    from nnx import sweep_resume, sweeps
 
-    args, resumed = sweeps.resume_args(args)
+    args, resumed = sweep_resume.resume_args(args)
     check_experiment_arg(args)
     check_output_dir(args, resumed=resumed is not None)
     import logging
@@ -152,10 +151,11 @@ def cmd_run(args: list[str]) -> int:
         run_dir, multirun = Path(hydra_cfg.runtime.output_dir), hydra_cfg.mode == RunMode.MULTIRUN
         if multirun:
             sweeps.share_machine(cfg, hydra_cfg)
-        if os.environ.get(sweeps.RESUME_ENV) and sweeps.finished_earlier(cfg, run_dir):
-            status = "ok"  # a resumed sweep keeps the jobs that had finished
+        to_run = sweep_resume.job_to_run(cfg, run_dir) if os.environ.get(sweep_resume.RESUME_ENV) else cfg
+        if to_run is None:
+            status = "ok"  # a resumed sweep keeps the jobs that finished ok (and continues the stopped ones)
         else:
-            status, code = execute(cfg, run_dir, multirun)
+            status, code = execute(to_run, run_dir, multirun)
             if not multirun:
                 run_codes.append(code)
         if not (multirun and cfg.get("optimize_metric")):
@@ -173,8 +173,8 @@ def cmd_run(args: list[str]) -> int:
     args = experiment_groups(args)
     sys.argv = ["nnx" if completing else "nnx run", *args]
     if resumed:
-        sweeps.prepare_resume(resumed, args)
-        os.environ[sweeps.RESUME_ENV] = str(resumed)  # inherited by joblib / submitit workers
+        sweep_resume.prepare_resume(resumed, args)
+        os.environ[sweep_resume.RESUME_ENV] = str(resumed)  # inherited by joblib / submitit workers
     with callbacks.sweep_dir_channel() as sweep_dir:
         try:
             hydra_main()
@@ -183,7 +183,7 @@ def cmd_run(args: list[str]) -> int:
                 callbacks.SweepSummary().write(sweep_dir(), final=False)
             raise
         finally:
-            os.environ.pop(sweeps.RESUME_ENV, None)
+            os.environ.pop(sweep_resume.RESUME_ENV, None)
         sweep = sweep_dir()
     if run_codes or sweep is None:
         return run_codes[0] if run_codes else 0

@@ -49,6 +49,11 @@ def test_schedulers_and_bad_optimizer_configs():
         build_optimizer({"name": "adam", "learning_rate": 0.1}, params, epochs=1)
     with pytest.raises(NnxError, match="unknown optimizer 'adagrad'"):
         build_optimizer({"name": "adagrad"}, params, epochs=1)
+    for key, value in (("lr", -0.1), ("weight_decay", float("nan")), ("momentum", -0.9), ("eps", -1e-8)):
+        with pytest.raises(NnxError, match=rf"optim\.{key}={value} must be >= 0"):  # the schema's range checks
+            build_optimizer({"name": "sgd", key: value}, params, epochs=1)
+    with pytest.raises(NnxError, match="Adam takes two decay rates"):
+        build_optimizer({"name": "adam", "betas": [0.9, 1.0]}, params, epochs=1)
     with pytest.raises(NnxError, match="optim.scheduler.name='cosin' is unknown"):
         build_optimizer({"name": "adam", "scheduler": {"name": "cosin"}}, params, epochs=1)
     with pytest.raises(NnxError, match="trainer.epoch"):

@@ -176,9 +176,12 @@ def test_a_negative_l1_is_one_clear_error(cli):
 def test_settings_that_make_no_sense_are_refused(compose, overrides, message):
     from nnx.errors import NnxError
     from nnx.experiments.fashion_overfit import check
+    from nnx.runner import load_experiment, validate
 
+    cfg = compose(EXP, "variant=l2", *overrides)
     with pytest.raises(NnxError, match=message.replace(".", r"\.")):
-        check(compose(EXP, "variant=l2", *overrides))
+        validate(cfg, load_experiment("fashion_overfit").schema)  # each group's ranges, before anything runs
+        check(cfg)  # the rule across groups
 
 
 def test_early_stopping_may_watch_a_validation_split_but_never_the_test_set(cli, tmp_path):

@@ -78,6 +78,25 @@ class OptimConfig:
     alpha: float = 0.99          # rmsprop: smoothing of the squared-gradient average
     scheduler: SchedulerConfig = dataclasses.field(default_factory=SchedulerConfig)
 
+    def __post_init__(self) -> None:
+        for key in ("lr", "weight_decay", "momentum", "eps", "alpha"):
+            value = getattr(self, key)
+            if not value >= 0:  # NaN too
+                raise NnxError(f"optim.{key}={value} must be >= 0", fix=f"e.g. optim.{key}={OPTIM_EXAMPLES[key]}")
+        check_betas(self.betas)
+
+
+OPTIM_EXAMPLES = {"lr": 0.001, "weight_decay": 0.0005, "momentum": 0.9, "eps": 1e-8, "alpha": 0.99}
+
+
+def check_betas(betas) -> tuple[float, float]:
+    """Adam's (beta1, beta2), each in [0, 1), or a clear error."""
+    betas = tuple(betas)
+    if len(betas) != 2 or not all(0 <= beta < 1 for beta in betas):
+        raise NnxError(f"optim.betas={list(betas)}: Adam takes two decay rates, each in [0, 1)",
+                       fix="e.g. optim.betas=[0.9,0.999]")
+    return betas
+
 
 @dataclasses.dataclass
 class EarlyStoppingConfig:

@@ -42,21 +42,12 @@ def rmsprop(params, lr, weight_decay, momentum, eps, alpha, **rest):
 
 @OPTIMIZERS.register("adam", schema=OptimConfig)
 def adam(params, lr, weight_decay, betas, eps, **rest):
-    return torch.optim.Adam(params, lr=lr, betas=check_betas(betas), eps=eps, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
 
 
 @OPTIMIZERS.register("adamw", schema=OptimConfig)
 def adamw(params, lr, weight_decay, betas, eps, **rest):
-    return torch.optim.AdamW(params, lr=lr, betas=check_betas(betas), eps=eps, weight_decay=weight_decay)
-
-
-def check_betas(betas) -> tuple[float, float]:
-    """Adam's (beta1, beta2), each in [0, 1), or a clear error."""
-    betas = tuple(betas)
-    if len(betas) != 2 or not all(0 <= beta < 1 for beta in betas):
-        raise NnxError(f"optim.betas={list(betas)}: Adam takes two decay rates, each in [0, 1)",
-                       fix="e.g. optim.betas=[0.9,0.999]")
-    return betas
+    return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
 
 
 def as_config(cfg) -> DictConfig:

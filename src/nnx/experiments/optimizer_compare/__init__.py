@@ -20,6 +20,7 @@ from nnx.errors import NnxError
 from nnx.experiments.optimizer_compare import figures, tensor_mlp
 from nnx.experiments.optimizer_compare.hand_optimizers import NAMES, check_choice, make_optimizer
 from nnx.registry import EXPERIMENTS, MODELS
+from nnx.schemas import check_betas
 
 __all__ = ["run", "tensor_mlp"]   # importing this package registers model=tensor_mlp and the run
 
@@ -38,6 +39,7 @@ class OptimSettings:
     def __post_init__(self) -> None:
         for name in self.names():
             check_choice(name, self.impl)
+        check_betas(self.betas)
         if not self.chosen_lrs() or any(lr <= 0 for lr in self.chosen_lrs()):
             raise NnxError(f"learning rates must be positive, got {self.chosen_lrs()}", fix="e.g. optim.lr=0.01")
 

@@ -18,8 +18,8 @@ from typing import Iterable
 
 import torch
 
-from nnx.engine.optim import check_betas
 from nnx.errors import NnxError
+from nnx.schemas import check_betas
 
 NAMES = ("sgd", "momentum", "nesterov", "rmsprop", "adam")  # the optimizers compared by default
 IMPLS = ("scratch", "torch")

@@ -29,7 +29,8 @@ def test_run_dir_has_microseconds(compose):
     assert re.search(r"/mcp_seven_segment/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_\d{6}$", cfg.hydra.run.dir)
 
 
-SHARED_GROUPS = sorted(path for group in ("data", "optim", "trainer") for path in (CONF / group).glob("*.yaml"))
+SHARED_GROUPS = sorted([*(path for group in ("data", "optim", "trainer") for path in (CONF / group).glob("*.yaml")),
+                        CONF / "model" / "mlp.yaml", CONF / "model" / "adaline.yaml"])
 
 
 def schema_of(path):
@@ -38,6 +39,8 @@ def schema_of(path):
     group, name = path.parent.name, path.stem
     if group == "data":
         return {"iris": schemas.IrisConfig, "moons": schemas.MoonsConfig}.get(name, schemas.DataConfig)
+    if group == "model":
+        return {"mlp": schemas.MlpConfig, "adaline": schemas.AdalineConfig}[name]
     return {"optim": schemas.OptimConfig, "trainer": schemas.TrainerConfig}[group]
 
 
@@ -64,3 +67,25 @@ def test_a_wrong_type_or_unknown_key_in_a_group_is_refused_while_composing(compo
         compose("experiment=kd_mnist", "optim.learning_rate=0.1")
     with pytest.raises(ConfigCompositionException, match="epochs"):
         compose("experiment=kd_mnist", "trainer.epochs=1.5")
+    with pytest.raises(ConfigCompositionException, match="widths"):
+        compose("experiment=fashion_overfit", "variant=base", "model.widths=[64]")
+    with pytest.raises(ConfigCompositionException, match="hidden"):
+        compose("experiment=fashion_overfit", "variant=base", "model.hidden=wide")
+
+
+OWN_MODELS = sorted(path for path in (CONF / "model").glob("*.yaml") if "defaults" not in OmegaConf.load(path))
+
+
+@pytest.mark.parametrize("path", OWN_MODELS, ids=lambda path: path.stem)
+def test_an_experiment_model_yaml_lists_its_schema_exactly(path):
+    """An experiment's own model keeps its schema beside its torch code (not in Hydra's store, which would import
+    torch on every TAB): its YAML must then list exactly the schema's keys, with the schema's defaults."""
+    from nnx.registry import MODELS
+    from nnx.runner import load_experiment
+
+    raw = OmegaConf.to_container(OmegaConf.load(path))
+    for experiment in EXPERIMENTS:
+        load_experiment(experiment)  # registers the experiments' own models
+    schema = MODELS.get(raw.pop("name")).schema
+    defaults = OmegaConf.to_container(OmegaConf.structured(schema)) if schema else {}
+    assert raw == defaults

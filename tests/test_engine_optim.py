@@ -52,6 +52,8 @@ def test_schedulers_and_bad_optimizer_configs():
     for key, value in (("lr", -0.1), ("weight_decay", float("nan")), ("momentum", -0.9), ("eps", -1e-8)):
         with pytest.raises(NnxError, match=rf"optim\.{key}={value} must be >= 0"):  # the schema's range checks
             build_optimizer({"name": "sgd", key: value}, params, epochs=1)
+    with pytest.raises(NnxError, match="optim.name=nesterov: Nesterov momentum requires a momentum"):
+        build_optimizer({"name": "nesterov", "momentum": 0.0}, params, epochs=1)
     with pytest.raises(NnxError, match="Adam takes two decay rates"):
         build_optimizer({"name": "adam", "betas": [0.9, 1.0]}, params, epochs=1)
     with pytest.raises(NnxError, match="optim.scheduler.name='cosin' is unknown"):

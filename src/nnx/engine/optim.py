@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import torch
 from omegaconf import DictConfig, OmegaConf
 
@@ -13,41 +16,11 @@ from nnx.errors import NnxError
 from nnx.registry import OPTIMIZERS
 from nnx.schemas import OptimConfig, SchedulerConfig
 
-
-def _sgd(params, lr, weight_decay, momentum, nesterov=False, **_):
-    if nesterov and momentum <= 0:
-        raise NnxError("optim.name=nesterov needs optim.momentum > 0")
-    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
-
-
-@OPTIMIZERS.register("sgd", schema=OptimConfig)
-def sgd(params, lr, weight_decay, momentum, **rest):
-    return _sgd(params, lr, weight_decay, momentum)
-
-
-@OPTIMIZERS.register("momentum", schema=OptimConfig)
-def momentum(params, lr, weight_decay, momentum, **rest):
-    return _sgd(params, lr, weight_decay, momentum)
-
-
-@OPTIMIZERS.register("nesterov", schema=OptimConfig)
-def nesterov(params, lr, weight_decay, momentum, **rest):
-    return _sgd(params, lr, weight_decay, momentum, nesterov=True)
-
-
-@OPTIMIZERS.register("rmsprop", schema=OptimConfig)
-def rmsprop(params, lr, weight_decay, momentum, eps, alpha, **rest):
-    return torch.optim.RMSprop(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
-
-
-@OPTIMIZERS.register("adam", schema=OptimConfig)
-def adam(params, lr, weight_decay, betas, eps, **rest):
-    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
-
-
-@OPTIMIZERS.register("adamw", schema=OptimConfig)
-def adamw(params, lr, weight_decay, betas, eps, **rest):
-    return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+# Each name is torch.optim's own class; build_optimizer passes it the OptimConfig settings its signature takes.
+for name, factory in (("sgd", torch.optim.SGD), ("momentum", torch.optim.SGD),
+                      ("nesterov", functools.partial(torch.optim.SGD, nesterov=True)),
+                      ("rmsprop", torch.optim.RMSprop), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)):
+    OPTIMIZERS.register(name, schema=OptimConfig)(factory)
 
 
 def as_config(cfg) -> DictConfig:
@@ -61,11 +34,15 @@ def build_optimizer(optim_cfg, params, epochs: int):
     if not params:
         raise NnxError("the model has no trainable parameters to optimize")
     cfg = as_config(optim_cfg)
-    settings = OPTIMIZERS.validate(cfg, where="optim")
+    settings = OPTIMIZERS.validate(cfg, where="optim")  # the ranges: OptimConfig.__post_init__
+    factory = OPTIMIZERS.get(cfg.name).factory
+    taken = inspect.signature(factory).parameters
+    kwargs = {key: tuple(value) if isinstance(value, list) else value for key, value in settings.items()
+              if key in taken and key != "params"}
     try:
-        optimizer = OPTIMIZERS.get(cfg.name).factory(params=params, **settings)
-    except ValueError as err:  # torch.optim's own checks: "Invalid learning rate: -1.0", ...
-        raise NnxError(f"optim: {err}", fix="optim.lr, weight_decay, momentum and eps are each >= 0") from None
+        optimizer = factory(params, **kwargs)
+    except ValueError as err:  # torch.optim's own checks, e.g. "Nesterov momentum requires a momentum"
+        raise NnxError(f"optim.name={cfg.name}: {err}", fix="e.g. optim.momentum=0.9") from None
     return optimizer, build_scheduler(SchedulerConfig(**settings["scheduler"]), optimizer, epochs)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from nnx.errors import NnxError
 from nnx.registry import MODELS
+from nnx.schemas import AdalineConfig
 
 UPDATES = ("batch", "online")
 
@@ -64,11 +65,6 @@ class Adaline:
                 self.w += lr * error * x[i]
                 self.b += lr * error
         return self.cost(x, t)
-
-
-@dataclasses.dataclass
-class AdalineConfig:
-    update: str = "batch"  # batch | online
 
 
 @MODELS.register("adaline", schema=AdalineConfig)

@@ -5,29 +5,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 from torch import nn
 
 from nnx.errors import NnxError
 from nnx.registry import MODELS
+from nnx.schemas import MlpConfig
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU,
                "elu": nn.ELU}
-
-
-@dataclasses.dataclass
-class MlpConfig:
-    hidden: list[int] = dataclasses.field(default_factory=lambda: [128, 128])
-    activation: str = "relu"
-    dropout: float = 0.0  # after every hidden activation
-    input_dropout: float = 0.0  # on the input pixels (Hinton et al.'s regularised nets: 0.2)
-
-    def __post_init__(self):
-        for key in ("dropout", "input_dropout"):
-            if not 0 <= getattr(self, key) < 1:
-                raise NnxError(f"model.{key}={getattr(self, key)} must be in [0, 1)")
 
 
 def activation_layer(name: str) -> nn.Module:

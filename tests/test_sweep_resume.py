@@ -230,6 +230,7 @@ def test_a_stopped_job_continues_from_its_checkpoint_in_its_own_folder(cli):
     result = cli("run", f"resume_sweep={sweep_dir}")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "job 1: killed: continues from its last checkpoint" in result.stdout and "resumed from" in result.stdout
+    assert "nnx: resume: job 1: killed: continues from its last checkpoint" in result.stderr
     assert not (sweep_dir / "earlier").exists()
     resumed = json.loads((job / "metrics.json").read_text())
     timings = {key for key in whole if key.endswith("_s")}

@@ -147,6 +147,8 @@ def prepare_resume(sweep_dir: Path, args: list[str]) -> None:
             target.parent.mkdir(exist_ok=True)
             (sweep_dir / str(num)).rename(target)
             print(f"nnx: resume: job {num} -> {target.relative_to(sweep_dir)} ({why}; it runs again)", file=sys.stderr)
+        elif action == "continue":
+            print(f"nnx: resume: job {num}: {why}", file=sys.stderr)
 
 
 def comparable(cfg: DictConfig | dict) -> dict:

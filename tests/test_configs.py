@@ -6,6 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import CONF, EXPERIMENTS
+from nnx.model_schemas import MODEL_SCHEMAS
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -29,8 +30,8 @@ def test_run_dir_has_microseconds(compose):
     assert re.search(r"/mcp_seven_segment/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_\d{6}$", cfg.hydra.run.dir)
 
 
-SHARED_GROUPS = sorted([*(path for group in ("data", "optim", "trainer") for path in (CONF / group).glob("*.yaml")),
-                        CONF / "model" / "mlp.yaml", CONF / "model" / "adaline.yaml"])
+SCHEMA_GROUPS = sorted(path for group in ("data", "model", "optim", "trainer") for path in (CONF / group).glob("*.yaml")
+                       if "defaults" in OmegaConf.load(path))
 
 
 def schema_of(path):
@@ -40,12 +41,12 @@ def schema_of(path):
     if group == "data":
         return {"iris": schemas.IrisConfig, "moons": schemas.MoonsConfig}.get(name, schemas.DataConfig)
     if group == "model":
-        return {"mlp": schemas.MlpConfig, "adaline": schemas.AdalineConfig}[name]
+        return MODEL_SCHEMAS[name]
     return {"optim": schemas.OptimConfig, "trainer": schemas.TrainerConfig}[group]
 
 
-@pytest.mark.parametrize("path", SHARED_GROUPS, ids=lambda path: f"{path.parent.name}/{path.stem}")
-def test_a_shared_group_yaml_states_only_what_differs_from_its_schema(compose, path):
+@pytest.mark.parametrize("path", SCHEMA_GROUPS, ids=lambda path: f"{path.parent.name}/{path.stem}")
+def test_a_group_yaml_states_only_what_differs_from_its_schema(compose, path):
     """Each default is written once: in the schema dataclass (nnx.schemas), not again in the group's YAML."""
     raw = OmegaConf.to_container(OmegaConf.load(path))
     assert raw.pop("defaults")[0].startswith("/schema/"), "the YAML names its schema first"
@@ -73,19 +74,25 @@ def test_a_wrong_type_or_unknown_key_in_a_group_is_refused_while_composing(compo
         compose("experiment=fashion_overfit", "variant=base", "model.hidden=wide")
 
 
-OWN_MODELS = sorted(path for path in (CONF / "model").glob("*.yaml") if "defaults" not in OmegaConf.load(path))
 
-
-@pytest.mark.parametrize("path", OWN_MODELS, ids=lambda path: path.stem)
-def test_an_experiment_model_yaml_lists_its_schema_exactly(path):
-    """An experiment's own model keeps its schema beside its torch code (not in Hydra's store, which would import
-    torch on every TAB): its YAML must then list exactly the schema's keys, with the schema's defaults."""
+def test_every_model_yaml_extends_its_schema_or_has_none():
+    """A model with settings is typed while composing; the mcp networks (fixed weights) have no settings at all."""
     from nnx.registry import MODELS
     from nnx.runner import load_experiment
 
-    raw = OmegaConf.to_container(OmegaConf.load(path))
     for experiment in EXPERIMENTS:
         load_experiment(experiment)  # registers the experiments' own models
-    schema = MODELS.get(raw.pop("name")).schema
-    defaults = OmegaConf.to_container(OmegaConf.structured(schema)) if schema else {}
-    assert raw == defaults
+    for path in sorted((CONF / "model").glob("*.yaml")):
+        raw = OmegaConf.to_container(OmegaConf.load(path))
+        schema = MODELS.get(raw["name"]).schema
+        assert schema is MODEL_SCHEMAS.get(raw["name"]), path.name  # the registry checks with the same dataclass
+        assert ("defaults" in raw) == (schema is not None) and (schema is not None or raw.keys() == {"name"})
+
+
+def test_the_schemas_name_what_the_torch_code_builds():
+    from nnx.experiments.transfer_catsdogs.backbones import TORCHVISION_TRUNKS
+    from nnx.experiments.transfer_catsdogs.lite import LITE
+    from nnx.model_schemas import ACTIVATIONS, TRANSFER_BACKBONES
+    from nnx.models.mlp import ACTIVATIONS as LAYERS
+
+    assert TRANSFER_BACKBONES == (*LITE, *TORCHVISION_TRUNKS) and ACTIVATIONS == tuple(LAYERS)

@@ -1,8 +1,7 @@
 """The shared config groups' schemas; `register_schemas()` puts them in Hydra's ConfigStore before it composes.
 
     data:    DataConfig (every image data set), IrisConfig, MoonsConfig
-    model:   MlpConfig, AdalineConfig (the models two or more experiments share; an experiment's own model keeps its
-             schema beside its torch code, in its package, and its registry entry checks it before the run)
+    model:   every model's schema (nnx.model_schemas)
     optim:   OptimConfig (every optimizer) with its SchedulerConfig
     trainer: TrainerConfig with its EarlyStoppingConfig
 
@@ -19,6 +18,7 @@ import dataclasses
 from typing import Any
 
 from nnx.errors import NnxError
+from nnx.model_schemas import MODEL_SCHEMAS
 
 NORMALIZE_CHOICES = ("dataset", "imagenet", "none")
 LOADER_CHOICES = ("auto", "tensor", "torch")
@@ -55,24 +55,6 @@ class MoonsConfig:
     n_samples: int = 500
     noise: float = 0.2
     test_fraction: float = 0.2
-
-
-@dataclasses.dataclass
-class MlpConfig:
-    hidden: list[int] = dataclasses.field(default_factory=lambda: [128, 128])  # widths of the hidden layers
-    activation: str = "relu"    # relu | tanh | sigmoid | gelu | leaky_relu | elu
-    dropout: float = 0.0        # after every hidden activation
-    input_dropout: float = 0.0  # on the inputs (Hinton et al.'s regularised nets: 0.2)
-
-    def __post_init__(self):
-        for key in ("dropout", "input_dropout"):
-            if not 0 <= getattr(self, key) < 1:
-                raise NnxError(f"model.{key}={getattr(self, key)} must be in [0, 1)")
-
-
-@dataclasses.dataclass
-class AdalineConfig:
-    update: str = "batch"  # batch: one averaged step per epoch | online: one step per sample, shuffled each epoch
 
 
 @dataclasses.dataclass
@@ -168,7 +150,7 @@ def register_schemas() -> None:
     store = ConfigStore.instance()
     for group, name, schema in (("data", "image", DataConfig), ("data", "iris", IrisConfig),
                                 ("data", "moons", MoonsConfig), ("optim", "optimizer", OptimConfig),
-                                ("model", "mlp", MlpConfig), ("model", "adaline", AdalineConfig)):
+                                *(("model", name, schema) for name, schema in MODEL_SCHEMAS.items())):
         store.store(group=f"schema/{group}", name=name, node=_named(schema))
     store.store(group="schema/trainer", name="trainer", node=TrainerConfig)
 

@@ -14,46 +14,17 @@ Weights start as Keras' do (`init: glorot`); on CIFAR-10 at Adam lr 0.01 PyTorch
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import torch
 from torch import nn
 
 from nnx.errors import NnxError
+from nnx.model_schemas import CnnConfig
 from nnx.models.mlp import activation_layer
 from nnx.registry import MODELS
 
 FIRST_FILTERS, LAST_FILTERS = 7, 9
-
-
-@dataclasses.dataclass
-class CnnConfig:
-    conv_layers: Any = dataclasses.field(default_factory=lambda: [7, 9])  # filters per conv, or a depth (int)
-    kernel_size: int = 3         # first conv ("same" padding)
-    kernel_size2: int = 3        # last conv, when there are two or more
-    activation: str = "relu"     # relu | tanh | sigmoid | gelu | elu | leaky_relu
-    leaky_slope: float = 0.3     # leaky_relu's negative slope (Keras' LeakyReLU default)
-    batchnorm_first: bool = False
-    batchnorm: bool = False      # a BatchNorm after every conv, before its activation
-    filters: Any = None          # with a depth: the first conv's filters, doubled after every pool; null: 7,..,7, 9
-    pool: int = 2                # max-pool size after the convs
-    pool_every: int = 0          # 0: one pool after the last conv (the report); k: a pool after every k-th conv
-    dropout: float = 0.3         # before the linear classifier
-    init: str = "glorot"         # glorot (Keras': Glorot-uniform weights, zero biases) | torch (PyTorch's defaults)
-
-    def __post_init__(self):
-        if not 0 <= self.dropout < 1:
-            raise NnxError(f"model.dropout={self.dropout} must be in [0, 1)")
-        if self.pool_every < 0:
-            raise NnxError(f"model.pool_every={self.pool_every} must be 0 (one pool at the end) or a positive count "
-                           "of convs")
-        if min(self.kernel_size, self.kernel_size2, self.pool) < 1 or self.kernel_size % 2 == 0:
-            raise NnxError(f"model.kernel_size={self.kernel_size} must be odd (for 'same' padding); kernel_size2 "
-                           "and pool must be positive")
-        filters = self.filters
-        if filters is not None and (isinstance(filters, bool) or not isinstance(filters, int) or filters < 1):
-            raise NnxError(f"model.filters={filters!r} must be a positive filter count or null")
 
 
 def conv_filters(conv_layers: Any, filters: int | None = None, pool_every: int = 0) -> list[int]:

@@ -16,32 +16,16 @@ them when a network allows; when neither works the model trains from scratch wit
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 import torch
 from torch import nn
 
 from nnx.errors import NnxError
+from nnx.model_schemas import MobileNetConfig
 from nnx.registry import MODELS
 
 log = logging.getLogger("nnx")
-STRIDES = (8, 16, 32)
-WEIGHTS = ("imagenet",)
-
-
-@dataclasses.dataclass
-class MobileNetConfig:
-    weights: str | None = "imagenet"  # imagenet (when available) | null (from scratch)
-    total_stride: int = 8             # 8 | 16 | 32 (torchvision's own): how far the input is shrunk
-    dropout: float = 0.2              # before the new classifier (torchvision's value)
-    width_mult: float = 1.0           # channel multiplier (ImageNet weights exist for 1.0 only)
-
-    def __post_init__(self):
-        if self.weights not in (None, *WEIGHTS):
-            raise NnxError(f"model.weights={self.weights!r} is unknown", fix="use imagenet or null (from scratch)")
-        if self.total_stride not in STRIDES:
-            raise NnxError(f"model.total_stride={self.total_stride} must be one of {', '.join(map(str, STRIDES))}")
 
 
 def imagenet_state(name: str) -> dict | None:

@@ -8,27 +8,14 @@ mirrored decoder ending in a sigmoid, so reconstructions are pixels in [0, 1].
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import torch
 from torch import nn
 
-from nnx.errors import NnxError
+from nnx.model_schemas import AutoencoderConfig
 from nnx.models.mlp import activation_layer
 from nnx.registry import MODELS
-
-
-@dataclasses.dataclass
-class AutoencoderConfig:
-    hidden: list[int] = dataclasses.field(default_factory=lambda: [512, 128, 32])  # encoder widths; decoder mirrors
-    code: int = 10             # the code's size; the code layer is linear (what KMeans clusters)
-    activation: str = "relu"   # after every hidden layer of encoder and decoder
-
-    def __post_init__(self):
-        if self.code <= 0 or any(width <= 0 for width in self.hidden):
-            raise NnxError(f"model.hidden={list(self.hidden)} and model.code={self.code} must be positive widths")
-        activation_layer(self.activation)  # an unknown name fails here, with the choices
 
 
 def dense_stack(widths: list[int], activation: str, last: nn.Module | None) -> nn.Sequential:

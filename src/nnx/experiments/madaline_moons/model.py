@@ -10,12 +10,12 @@ y = sign(y_in), y_in = b_out + Σ_j z_j·v_j. Two training rules, both written p
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 
 import numpy as np
 
 from nnx.errors import NnxError
+from nnx.model_schemas import MadalineConfig
 from nnx.models.adaline import sign
 from nnx.registry import MODELS
 
@@ -120,14 +120,6 @@ def train_epoch(net: Madaline, x: np.ndarray, t: np.ndarray, lr: float, rng: np.
             mri_step(net, x[p], t[p], lr)
         else:
             mrii_step(net, x[p], t[p], lr, net.max_flips)
-
-
-@dataclasses.dataclass
-class MadalineConfig:
-    hidden: int = 5
-    rule: str = "mrii"  # mrii | mri
-    max_flips: int = 2  # MRII: trial-adapt single hidden units, then pairs, ... up to this many at once
-    init_scale: float = 0.5  # initial weights ~ U(−init_scale, init_scale)
 
 
 @MODELS.register("madaline", schema=MadalineConfig)

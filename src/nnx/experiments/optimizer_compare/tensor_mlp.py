@@ -6,28 +6,21 @@ comparison starts from the very same weights.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import torch
 
 from nnx.errors import NnxError
+from nnx.model_schemas import TENSOR_MLP_INITS, TensorMlpConfig
 from nnx.registry import MODELS
-
-INITS = ("he", "unit_normal")
-
-
-@dataclasses.dataclass
-class TensorMlpConfig:
-    hidden: int = 64
-    init: str = "he"  # he: N(0, 2/fan_in) weights, zero biases | unit_normal: the notebook's randn everywhere
 
 
 class TensorMLP:
     def __init__(self, n_in: int, hidden: int, n_out: int, init: str = "he", seed: int = 0, device: str = "cpu",
                  dtype: torch.dtype = torch.float32):
-        if init not in INITS:
-            raise NnxError(f"model.init={init!r} is not an initialisation", fix=f"use one of: {', '.join(INITS)}")
+        if init not in TENSOR_MLP_INITS:
+            raise NnxError(f"model.init={init!r} is not an initialisation",
+                           fix=f"use one of: {', '.join(TENSOR_MLP_INITS)}")
         generator = torch.Generator().manual_seed(seed)
 
         def normal(*shape: int, std: float) -> torch.Tensor:

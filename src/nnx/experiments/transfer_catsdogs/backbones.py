@@ -22,7 +22,6 @@ is common when fine-tuning on small batches of a small data set.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from torch import nn
 
 from nnx.errors import NnxError
 from nnx.experiments.transfer_catsdogs.lite import LITE, lite_trunk, native_image_size
+from nnx.model_schemas import TransferConfig
 from nnx.models import count_parameters, load_weights
 from nnx.registry import MODELS
 
@@ -41,30 +41,6 @@ TORCHVISION_TRUNKS = {  # the convolutional part of each torchvision classifier,
     "densenet121": lambda net: nn.Sequential(net.features, nn.ReLU()),  # torchvision applies this ReLU in forward()
     "mobilenet_v2": lambda net: net.features,
 }
-BACKBONES = (*LITE, *TORCHVISION_TRUNKS)
-
-
-@dataclasses.dataclass
-class TransferConfig:
-    backbone: str = "efficientnet_lite0"  # efficientnet_lite0/1/2 | vgg16 | resnet50 | densenet121 | mobilenet_v2
-    weights: str | None = "IMAGENET1K_V1"  # a torchvision weights name; null: random initialisation
-    weights_path: str | None = None       # a local state dict of the whole ImageNet model (wins over weights)
-    trainable_fraction: float = 0.0       # share of the backbone's layers with weights, from its output end
-    dropout: float = 0.2                  # before the linear head
-    pooling: str = "avg"                  # global pooling of the last feature map: avg | max
-    frozen_bn_stats: bool = False         # fine-tuned BatchNorm layers keep their ImageNet running statistics
-    backbone_lr_scale: float = 0.1        # fine-tuned backbone layers learn at this x optim.lr (the head at optim.lr)
-
-    def __post_init__(self):  # before any download
-        if self.backbone not in BACKBONES:
-            raise NnxError(f"model.backbone={self.backbone!r} is unknown", fix=f"choose one of: {', '.join(BACKBONES)}")
-        if not 0 <= self.trainable_fraction <= 1:
-            raise NnxError(f"model.trainable_fraction={self.trainable_fraction} must be in [0, 1]")
-        if self.backbone_lr_scale <= 0:
-            raise NnxError(f"model.backbone_lr_scale={self.backbone_lr_scale} must be > 0",
-                           fix="freeze layers with model.trainable_fraction instead")
-
-
 class TransferNet(nn.Module):
     """backbone (trunk -> global pooling -> flatten) then classifier (dropout -> linear)."""
 

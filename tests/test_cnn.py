@@ -9,11 +9,13 @@ from formats import write_cifar
 from nnx.engine import fit
 from nnx.engine.early_stopping import EarlyStopping
 from nnx.errors import NnxError
-from nnx.experiments.cifar_cnn_sweep import mobilenet  # importing the package registers model=cnn, mobilenet_v2
+from nnx.experiments.cifar_cnn_sweep import mobilenet
 from nnx.registry import MODELS
+from nnx.runner import load_experiment
 from nnx.schemas import EarlyStoppingConfig
 
 CIFAR, FASHION = (3, 32, 32), (1, 28, 28)
+load_experiment("cifar_cnn_sweep")  # registers model=cnn and model=mobilenet_v2
 
 
 @pytest.fixture(autouse=True)

@@ -96,3 +96,36 @@ def test_the_schemas_name_what_the_torch_code_builds():
     from nnx.models.mlp import ACTIVATIONS as LAYERS
 
     assert TRANSFER_BACKBONES == (*LITE, *TORCHVISION_TRUNKS) and ACTIVATIONS == tuple(LAYERS)
+
+
+def repeated_defaults(raw: dict, defaults: dict, prefix: str = "") -> list[str]:
+    repeated = []
+    for key, value in raw.items():
+        if isinstance(value, dict) and isinstance(defaults.get(key), dict):
+            repeated += repeated_defaults(value, defaults[key], f"{prefix}{key}.")
+        elif key in defaults and defaults[key] == value:
+            repeated.append(f"{prefix}{key}")
+    return repeated
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_an_experiment_yaml_extends_its_schema_and_repeats_none_of_its_defaults(name):
+    """Each experiment's own settings are typed while composing, and each default is written once (config.py)."""
+    from nnx.schemas import experiment_schemas, own_settings
+
+    raw = OmegaConf.to_container(OmegaConf.load(CONF / "experiment" / f"{name}.yaml"))
+    assert raw["defaults"][0] == f"/schema/experiment/{name}@_global_"
+    defaults = OmegaConf.to_container(own_settings(experiment_schemas()[name]))
+    assert not repeated_defaults(raw, defaults), f"{name}.yaml repeats its schema's defaults"
+
+
+def test_an_experiment_setting_is_typed_while_composing(compose):
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException, match="temperature"):
+        compose("experiment=kd_mnist", "kd.temperature=hot")
+    with pytest.raises(ConfigCompositionException, match="temprature"):
+        compose("experiment=kd_mnist", "kd.temprature=2")
+    with pytest.raises(ConfigCompositionException, match="max_iters"):
+        compose("experiment=optimizer_compare", "protocol.max_iters=many")
+    assert compose("experiment=dac_mnist").dac.n_labelled == 1000  # the default, from config.py only

@@ -9,7 +9,6 @@ import torch
 
 from nnx.engine.cpu import flush_subnormals, torch_threads
 from nnx.errors import NnxError
-from nnx.experiments.dac_mnist import pixel_weights, weighted_loss_step
 from nnx.experiments.dac_mnist.clustering import (
     cluster_scores,
     contingency,
@@ -18,6 +17,7 @@ from nnx.experiments.dac_mnist.clustering import (
     pca_features,
     standardize,
 )
+from nnx.experiments.dac_mnist.experiment import pixel_weights, weighted_loss_step
 from nnx.registry import MODELS
 
 

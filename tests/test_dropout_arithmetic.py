@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 
 from conftest import CONF, read_metrics
 from nnx.errors import NnxError
-from nnx.experiments import dropout_arithmetic as da
+from nnx.experiments.dropout_arithmetic import experiment as da
 
 QUESTION = OmegaConf.load(CONF / "experiment" / "dropout_arithmetic.yaml")
 X, MASK = np.array(QUESTION.outputs, dtype=float), np.array(QUESTION.mask, dtype=float)

@@ -29,7 +29,7 @@ def test_the_variants_are_the_assignments():
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_each_variant_composes_and_validates(compose, variant):
-    from nnx.experiments.fashion_overfit import FashionOverfitConfig
+    from nnx.experiments.fashion_overfit.config import FashionOverfitConfig
     from nnx.runner import validate
 
     assert compose(EXP, f"variant={variant}", hydra=True).hydra.runtime.choices.variant == variant
@@ -106,7 +106,7 @@ def test_each_job_logs_train_and_test_per_epoch_and_draws_its_figures(smoke_swee
 
 def test_the_l1_term_adds_exactly_l1_times_the_sum_of_absolute_weights():
     from nnx.engine import supervised_step
-    from nnx.experiments.fashion_overfit import l1_penalized
+    from nnx.experiments.fashion_overfit.experiment import l1_penalized
 
     model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1)).double()
     with torch.no_grad():
@@ -128,7 +128,7 @@ def test_the_l1_term_adds_exactly_l1_times_the_sum_of_absolute_weights():
 
 
 def test_sparsity_counts_small_weights_per_layer_and_max_norm_caps_every_unit():
-    from nnx.experiments.fashion_overfit import max_norm_after_each_step, sparsity
+    from nnx.experiments.fashion_overfit.experiment import max_norm_after_each_step, sparsity
 
     model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
     with torch.no_grad():
@@ -175,7 +175,7 @@ def test_a_negative_l1_is_one_clear_error(cli):
 ])
 def test_settings_that_make_no_sense_are_refused(compose, overrides, message):
     from nnx.errors import NnxError
-    from nnx.experiments.fashion_overfit import check
+    from nnx.experiments.fashion_overfit.experiment import check
     from nnx.runner import load_experiment, validate
 
     cfg = compose(EXP, "variant=l2", *overrides)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from conftest import read_metrics
-from nnx.experiments import gradient_flow as gf
+from nnx.experiments.gradient_flow import experiment as gf
 
 GF = "experiment=gradient_flow"
 

@@ -5,7 +5,8 @@ import torch
 from sklearn.datasets import load_digits
 
 from nnx.errors import NnxError
-from nnx.experiments.optimizer_compare.hand_optimizers import NAMES, make_optimizer
+from nnx.experiments.optimizer_compare.config import NAMES
+from nnx.experiments.optimizer_compare.hand_optimizers import make_optimizer
 from nnx.experiments.optimizer_compare.tensor_mlp import TensorMLP
 
 STEPS = 100

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 
 from nnx.errors import NnxError
-from nnx.experiments import kd_mnist
+from nnx.experiments.kd_mnist import experiment as kd_mnist
 from nnx.experiments.kd_mnist.distillation import (
     CachedTeacherLogits,
     Distiller,

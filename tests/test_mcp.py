@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnx.experiments.mcp_seven_segment import evaluate
+from nnx.experiments.mcp_seven_segment.experiment import evaluate
 from nnx.experiments.mcp_seven_segment.model import (
     DIGITS,
     all_inputs,

@@ -8,9 +8,10 @@ from matplotlib.figure import Figure
 from sklearn.datasets import load_digits
 
 from conftest import Cli, read_metrics, summary_rows
-from nnx.experiments.optimizer_compare import ProtocolConfig, batches, summarize, train_until
+from nnx.experiments.optimizer_compare.config import NAMES, ProtocolConfig
+from nnx.experiments.optimizer_compare.experiment import batches, summarize, train_until
 from nnx.experiments.optimizer_compare.figures import loss_curves_figure
-from nnx.experiments.optimizer_compare.hand_optimizers import NAMES, make_optimizer
+from nnx.experiments.optimizer_compare.hand_optimizers import make_optimizer
 from nnx.experiments.optimizer_compare.tensor_mlp import TensorMLP
 
 EXP = "experiment=optimizer_compare"

@@ -13,8 +13,8 @@ from torch import nn
 from nnx.data.bundle import DataBundle, TensorSplit
 from nnx.engine import fit
 from nnx.errors import NnxError
-from nnx.experiments.transfer_catsdogs import transfer_optimizer
 from nnx.experiments.transfer_catsdogs.backbones import TransferNet
+from nnx.experiments.transfer_catsdogs.experiment import transfer_optimizer
 from nnx.experiments.transfer_catsdogs.features import feature_bundle
 from nnx.model_schemas import TransferConfig
 from nnx.registry import MODELS

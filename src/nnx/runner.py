@@ -44,11 +44,11 @@ class CommonConfig:
 
 
 def load_experiment(name: str):
-    """Import `nnx.experiments.<name>` (which registers it) and return its entry."""
+    """Import `nnx.experiments.<name>.experiment` (which registers it and its own models) and return its entry."""
     try:
-        importlib.import_module(f"nnx.experiments.{name}")
+        importlib.import_module(f"nnx.experiments.{name}.experiment")
     except ModuleNotFoundError as err:
-        if err.name != f"nnx.experiments.{name}":
+        if err.name not in (f"nnx.experiments.{name}", f"nnx.experiments.{name}.experiment"):
             raise
     return EXPERIMENTS.get(name)
 

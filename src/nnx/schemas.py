@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import typing
 from typing import Any
 
 from nnx.errors import NnxError
@@ -143,11 +144,38 @@ def _named(schema: type) -> type:
     return dataclasses.make_dataclass(schema.__name__, [("name", str, "???")], bases=(schema,))
 
 
+def experiment_schemas() -> dict[str, type]:
+    """Each experiment's schema, `SCHEMA` in `nnx.experiments.<name>.config` (torch-free, like this module)."""
+    import importlib.util
+    import pkgutil
+
+    from nnx import experiments
+
+    found = {}
+    for package in pkgutil.iter_modules(experiments.__path__):
+        if importlib.util.find_spec(f"nnx.experiments.{package.name}.config") is not None:
+            found[package.name] = importlib.import_module(f"nnx.experiments.{package.name}.config").SCHEMA
+    return found
+
+
+def own_settings(schema: type):
+    """An experiment's schema as its YAML extends it, at the config's root: its nested settings typed (e.g. `kd`),
+    its root keys with their defaults (the root stays untyped: other groups merge into it; the runner checks those
+    keys' types before the run), and without `trainer`, which the trainer group's own schema types."""
+    from omegaconf import OmegaConf
+
+    typed = OmegaConf.structured(schema)
+    hints = typing.get_type_hints(schema)
+    return OmegaConf.create({key: typed._get_node(key) for key in typed if hints[key] is not TrainerConfig})
+
+
 def register_schemas() -> None:
     """Store the schemas as `schema/<group>/<name>` (what the group YAMLs name in their defaults); idempotent."""
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
+    for name, schema in experiment_schemas().items():
+        store.store(group="schema/experiment", name=name, node=own_settings(schema))
     for group, name, schema in (("data", "image", DataConfig), ("data", "iris", IrisConfig),
                                 ("data", "moons", MoonsConfig), ("optim", "optimizer", OptimConfig),
                                 *(("model", name, schema) for name, schema in MODEL_SCHEMAS.items())):

@@ -18,21 +18,8 @@ from typing import Iterable
 
 import torch
 
-from nnx.errors import NnxError
+from nnx.experiments.optimizer_compare.config import check_choice
 from nnx.schemas import check_betas
-
-NAMES = ("sgd", "momentum", "nesterov", "rmsprop", "adam")  # the optimizers compared by default
-IMPLS = ("scratch", "torch")
-CHOICES = {"scratch": (*NAMES, "momentum_notebook"), "torch": NAMES}
-
-
-def check_choice(name: str, impl: str) -> None:
-    """One clear error for an unknown implementation or optimizer, before any work is done."""
-    if impl not in IMPLS:
-        raise NnxError(f"optim.impl={impl!r} is not an implementation", fix=f"use one of: {', '.join(IMPLS)}")
-    if name not in CHOICES[impl]:
-        raise NnxError(f"optimizer {name!r} has no {impl} implementation",
-                       fix=f"with optim.impl={impl} choose one of: {', '.join(CHOICES[impl])}")
 
 
 class HandOptimizer(ABC):

@@ -61,7 +61,6 @@ def test_madaline_smoke_files_and_same_seed_same_metrics(cli):
 
 @pytest.mark.parametrize("args, message", [
     ((ADALINE, "task=petals"), "task='petals' is not a task"),
-    ((MADALINE, "trainer.epochs=many"), "invalid config value trainer.epochs"),
     ((ADALINE, "trainer.epochs=0"), "trainer.epochs=0: this experiment trains Adalines for at least one epoch"),
     ((MADALINE, "model=adaline"), "model=adaline, trainer.epochs=100: this experiment trains a Madaline"),
     ((MADALINE, "model.max_flips=0"), "model.max_flips=0 must be >= 1"),
@@ -72,6 +71,13 @@ def test_bad_settings_give_one_clear_message(cli, args, message):
     result = cli("run", *args)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_setting_of_the_wrong_type_is_refused_while_composing(cli):
+    result = cli("run", MADALINE, "trainer.epochs=many")  # Hydra's own message, before any run folder exists
+    assert result.returncode == 2 and "could not be converted to Integer" in result.stderr
+    assert "full_key: trainer.epochs" in result.stderr and "Traceback" not in result.stderr
+    assert not (cli.out / "madaline_moons").exists()
 
 
 @pytest.mark.slow

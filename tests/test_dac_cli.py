@@ -3,17 +3,16 @@
 import json
 
 import pytest
-import yaml
 
-from conftest import ROOT, Cli, read_metrics
+from conftest import Cli, read_metrics
 from formats import write_idx_set
+from nnx.experiments.dac_mnist.config import DacSettings
 
 EXP = "experiment=dac_mnist"
 METHODS = ("kmeans_raw", "pca_kmeans", "ae_kmeans", "dac_kmeans")
 FIGURES = ("pixel_importance", "reconstructions", "codes_3d", "ari", "loss_curve")
 TIMING = {"duration_s", "git_commit"}
-DAC_YAML = ROOT / "src/nnx/conf/experiment/dac_mnist.yaml"
-DEFAULT_STANDARDIZE = yaml.safe_load(DAC_YAML.read_text())["dac"]["standardize"]
+DEFAULT_STANDARDIZE = DacSettings().standardize
 
 
 @pytest.fixture(scope="module")

@@ -182,6 +182,10 @@ def cmd_run(args: list[str]) -> int:
             if sweep_dir():  # the summary as Ctrl-C left it (parallel workers may each have written an older one)
                 callbacks.SweepSummary().write(sweep_dir(), final=False)
             raise
+        except SystemExit as stop:  # Hydra refused the command line (a key, a type, an option) before any run:
+            if stop.code == 1 and not run_codes and not (sweep_dir() and any(sweep_dir().glob("*/.hydra"))):
+                sys.exit(2)  # a user-fixable error, like nnx's own (Hydra printed why)
+            raise
         finally:
             os.environ.pop(sweep_resume.RESUME_ENV, None)
         sweep = sweep_dir()
@@ -227,26 +231,9 @@ def cmd_report(args: list[str]) -> int:
 
 
 def cmd_data(args: list[str]) -> int:
-    from nnx.data.prepare import prepare
+    from nnx.data.prepare import data_command
 
-    origin, how, names, rest = None, "link", [], list(args)
-    while rest:
-        arg = rest.pop(0)
-        if arg == "--from" and rest:
-            origin = Path(rest.pop(0)).expanduser()
-        elif arg.startswith("--from="):
-            origin = Path(arg.partition("=")[2]).expanduser()
-        elif arg == "--copy":
-            how = "copy"
-        elif arg.startswith("-"):
-            raise NnxError(f"unknown option {arg}\n{USAGE}")
-        else:
-            names.append(arg)
-    rows = prepare(names, origin, how)
-    width = max(len(row["data set"]) for row in rows)
-    for row in rows:
-        print(f"{row['data set']:{width}s}  {row['done']}")
-    return 0
+    return data_command(args, USAGE)
 
 
 def cmd_eval(args: list[str]) -> int:

@@ -119,3 +119,25 @@ def prepare(names: list[str], origin: Path | None, how: str = "link", home: Path
         raise NnxError("\n".join(f"{r['data set']}: {r['done']}" for r in rows if r["data set"] in missing),
                        fix="nnx data NAME --from <folder holding NAME/>, or without --from to download")
     return rows
+
+
+def data_command(args: list[str], usage: str) -> int:
+    """`nnx data [NAME...] [--from DIR] [--copy]`: prepare each data set, one line each."""
+    origin, how, names, rest = None, "link", [], list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--from" and rest:
+            origin = Path(rest.pop(0)).expanduser()
+        elif arg.startswith("--from="):
+            origin = Path(arg.partition("=")[2]).expanduser()
+        elif arg == "--copy":
+            how = "copy"
+        elif arg.startswith("-"):
+            raise NnxError(f"unknown option {arg}\n{usage}")
+        else:
+            names.append(arg)
+    rows = prepare(names, origin, how)
+    width = max(len(row["data set"]) for row in rows)
+    for row in rows:
+        print(f"{row['data set']:{width}s}  {row['done']}")
+    return 0

@@ -6,7 +6,6 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import CONF, EXPERIMENTS
-from nnx.model_schemas import MODEL_SCHEMAS
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -41,7 +40,7 @@ def schema_of(path):
     if group == "data":
         return {"iris": schemas.IrisConfig, "moons": schemas.MoonsConfig}.get(name, schemas.DataConfig)
     if group == "model":
-        return MODEL_SCHEMAS[name]
+        return schemas.model_schemas()[name]
     return {"optim": schemas.OptimConfig, "trainer": schemas.TrainerConfig}[group]
 
 
@@ -79,21 +78,23 @@ def test_every_model_yaml_extends_its_schema_or_has_none():
     """A model with settings is typed while composing; the mcp networks (fixed weights) have no settings at all."""
     from nnx.registry import MODELS
     from nnx.runner import load_experiment
+    from nnx.schemas import model_schemas
 
     for experiment in EXPERIMENTS:
         load_experiment(experiment)  # registers the experiments' own models
     for path in sorted((CONF / "model").glob("*.yaml")):
         raw = OmegaConf.to_container(OmegaConf.load(path))
         schema = MODELS.get(raw["name"]).schema
-        assert schema is MODEL_SCHEMAS.get(raw["name"]), path.name  # the registry checks with the same dataclass
+        assert schema is model_schemas().get(raw["name"]), path.name  # the registry checks with the same dataclass
         assert ("defaults" in raw) == (schema is not None) and (schema is not None or raw.keys() == {"name"})
 
 
 def test_the_schemas_name_what_the_torch_code_builds():
     from nnx.experiments.transfer_catsdogs.backbones import TORCHVISION_TRUNKS
+    from nnx.experiments.transfer_catsdogs.config import TRANSFER_BACKBONES
     from nnx.experiments.transfer_catsdogs.lite import LITE
-    from nnx.model_schemas import ACTIVATIONS, TRANSFER_BACKBONES
     from nnx.models.mlp import ACTIVATIONS as LAYERS
+    from nnx.schemas import ACTIVATIONS
 
     assert TRANSFER_BACKBONES == (*LITE, *TORCHVISION_TRUNKS) and ACTIVATIONS == tuple(LAYERS)
 

@@ -14,9 +14,9 @@ from nnx.data.bundle import DataBundle, TensorSplit
 from nnx.engine import fit
 from nnx.errors import NnxError
 from nnx.experiments.transfer_catsdogs.backbones import TransferNet
+from nnx.experiments.transfer_catsdogs.config import TransferConfig
 from nnx.experiments.transfer_catsdogs.experiment import transfer_optimizer
 from nnx.experiments.transfer_catsdogs.features import feature_bundle
-from nnx.model_schemas import TransferConfig
 from nnx.registry import MODELS
 from nnx.run import Run
 from nnx.schemas import DataConfig

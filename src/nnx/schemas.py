@@ -1,7 +1,7 @@
 """The shared config groups' schemas; `register_schemas()` puts them in Hydra's ConfigStore before it composes.
 
     data:    DataConfig (every image data set), IrisConfig, MoonsConfig
-    model:   every model's schema (nnx.model_schemas)
+    model:   MlpConfig, AdalineConfig (the shared models; an experiment's own models: its config.py)
     optim:   OptimConfig (every optimizer) with its SchedulerConfig
     trainer: TrainerConfig with its EarlyStoppingConfig
 
@@ -19,7 +19,6 @@ import typing
 from typing import Any
 
 from nnx.errors import NnxError
-from nnx.model_schemas import MODEL_SCHEMAS
 
 NORMALIZE_CHOICES = ("dataset", "imagenet", "none")
 LOADER_CHOICES = ("auto", "tensor", "torch")
@@ -56,6 +55,32 @@ class MoonsConfig:
     n_samples: int = 500
     noise: float = 0.2
     test_fraction: float = 0.2
+
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "leaky_relu", "elu")  # nnx.models.mlp builds each
+
+
+def check_activation(name: str) -> None:
+    if name not in ACTIVATIONS:
+        raise NnxError(f"model.activation={name!r} is unknown", fix=f"choose one of: {', '.join(ACTIVATIONS)}")
+
+
+@dataclasses.dataclass
+class MlpConfig:
+    hidden: list[int] = dataclasses.field(default_factory=lambda: [128, 128])  # widths of the hidden layers
+    activation: str = "relu"    # relu | tanh | sigmoid | gelu | leaky_relu | elu
+    dropout: float = 0.0        # after every hidden activation
+    input_dropout: float = 0.0  # on the inputs (Hinton et al.'s regularised nets: 0.2)
+
+    def __post_init__(self):
+        for key in ("dropout", "input_dropout"):
+            if not 0 <= getattr(self, key) < 1:
+                raise NnxError(f"model.{key}={getattr(self, key)} must be in [0, 1)")
+
+
+@dataclasses.dataclass
+class AdalineConfig:
+    update: str = "batch"  # batch: one averaged step per epoch | online: one step per sample, shuffled each epoch
 
 
 @dataclasses.dataclass
@@ -144,18 +169,28 @@ def _named(schema: type) -> type:
     return dataclasses.make_dataclass(schema.__name__, [("name", str, "???")], bases=(schema,))
 
 
-def experiment_schemas() -> dict[str, type]:
-    """Each experiment's schema, `SCHEMA` in `nnx.experiments.<name>.config` (torch-free, like this module)."""
+def experiment_configs() -> dict:
+    """Each experiment's `nnx.experiments.<name>.config` module (torch-free, like this one): `SCHEMA`, its settings'
+    schema, and `MODEL_SCHEMAS`, its own models' (where it has any)."""
     import importlib.util
     import pkgutil
 
     from nnx import experiments
 
-    found = {}
-    for package in pkgutil.iter_modules(experiments.__path__):
-        if importlib.util.find_spec(f"nnx.experiments.{package.name}.config") is not None:
-            found[package.name] = importlib.import_module(f"nnx.experiments.{package.name}.config").SCHEMA
-    return found
+    return {package.name: importlib.import_module(f"nnx.experiments.{package.name}.config")
+            for package in pkgutil.iter_modules(experiments.__path__)
+            if importlib.util.find_spec(f"nnx.experiments.{package.name}.config") is not None}
+
+
+def experiment_schemas() -> dict[str, type]:
+    return {name: config.SCHEMA for name, config in experiment_configs().items()}
+
+
+def model_schemas() -> dict[str, type]:
+    """`model=<name>` -> its schema: the shared models' (here) and each experiment's own."""
+    own = {name: schema for config in experiment_configs().values()
+           for name, schema in getattr(config, "MODEL_SCHEMAS", {}).items()}
+    return {"mlp": MlpConfig, "adaline": AdalineConfig, **own}
 
 
 def own_settings(schema: type):
@@ -178,10 +213,9 @@ def register_schemas() -> None:
         store.store(group="schema/experiment", name=name, node=own_settings(schema))
     for group, name, schema in (("data", "image", DataConfig), ("data", "iris", IrisConfig),
                                 ("data", "moons", MoonsConfig), ("optim", "optimizer", OptimConfig),
-                                *(("model", name, schema) for name, schema in MODEL_SCHEMAS.items())):
+                                *(("model", name, schema) for name, schema in model_schemas().items())):
         store.store(group=f"schema/{group}", name=name, node=_named(schema))
     store.store(group="schema/trainer", name="trainer", node=TrainerConfig)
-
 
 
 @contextlib.contextmanager

@@ -12,8 +12,8 @@ import dataclasses
 import numpy as np
 
 from nnx.errors import NnxError
-from nnx.model_schemas import AdalineConfig
 from nnx.registry import MODELS
+from nnx.schemas import AdalineConfig
 
 UPDATES = ("batch", "online")
 

@@ -10,8 +10,8 @@ import math
 from torch import nn
 
 from nnx.errors import NnxError
-from nnx.model_schemas import MlpConfig
 from nnx.registry import MODELS
+from nnx.schemas import MlpConfig
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU,
                "elu": nn.ELU}

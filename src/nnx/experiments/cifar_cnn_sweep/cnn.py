@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from nnx.errors import NnxError
-from nnx.model_schemas import CnnConfig
+from nnx.experiments.cifar_cnn_sweep.config import CnnConfig
 from nnx.models.mlp import activation_layer
 from nnx.registry import MODELS
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from nnx.errors import NnxError
-from nnx.model_schemas import MobileNetConfig
+from nnx.experiments.cifar_cnn_sweep.config import MobileNetConfig
 from nnx.registry import MODELS
 
 log = logging.getLogger("nnx")

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from nnx.model_schemas import AutoencoderConfig
+from nnx.experiments.dac_mnist.config import AutoencoderConfig
 from nnx.models.mlp import activation_layer
 from nnx.registry import MODELS
 

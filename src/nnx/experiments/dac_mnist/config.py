@@ -1,11 +1,25 @@
-"""dac_mnist's settings, torch-free: Hydra's ConfigStore holds them, and its experiment YAML extends them."""
+"""dac_mnist's settings and its own models', torch-free: Hydra's ConfigStore holds them, and
+its experiment YAML and model YAMLs extend them."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from nnx.errors import NnxError
-from nnx.schemas import TrainerConfig
+from nnx.schemas import TrainerConfig, check_activation
+
+
+@dataclasses.dataclass
+class AutoencoderConfig:
+    """The DAC paper's fully connected autoencoder: input -> hidden -> code (linear), mirrored decoder."""
+    hidden: list[int] = dataclasses.field(default_factory=lambda: [512, 128, 32])  # encoder widths; decoder mirrors
+    code: int = 10             # the code's size; the code layer is linear (what KMeans clusters)
+    activation: str = "relu"   # after every hidden layer of encoder and decoder
+
+    def __post_init__(self):
+        if self.code <= 0 or any(width <= 0 for width in self.hidden):
+            raise NnxError(f"model.hidden={list(self.hidden)} and model.code={self.code} must be positive widths")
+        check_activation(self.activation)
 
 
 @dataclasses.dataclass
@@ -36,3 +50,4 @@ class DacConfig:
 
 
 SCHEMA = DacConfig
+MODEL_SCHEMAS = {"autoencoder": AutoencoderConfig}  # its own models' (conf/model/)

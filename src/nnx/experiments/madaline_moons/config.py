@@ -6,6 +6,14 @@ import dataclasses
 
 
 @dataclasses.dataclass
+class MadalineConfig:
+    hidden: int = 5          # hidden Adalines
+    rule: str = "mrii"       # mrii: Widrow & Lehr 1990, output unit by LMS | mri: Fausett, fixed OR output unit
+    max_flips: int = 2       # MRII: trial-adapt single hidden units, then pairs, ... up to this many at once
+    init_scale: float = 0.5  # initial weights ~ U(−init_scale, init_scale)
+
+
+@dataclasses.dataclass
 class MadalineTrainerConfig:
     epochs: int = 100        # at most; stops early when every training pattern is right
     keep_best: bool = True   # keep the weights of the epoch with the fewest training errors (the pocket idea)
@@ -17,3 +25,4 @@ class MadalineMoonsConfig:
 
 
 SCHEMA = MadalineMoonsConfig
+MODEL_SCHEMAS = {"madaline": MadalineConfig}  # its own models' (conf/model/)

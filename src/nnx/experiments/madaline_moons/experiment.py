@@ -1,4 +1,4 @@
-"""madaline_moons\' run (its settings: config.py; what it does: the package's docstring)."""
+"""madaline_moons' run (its settings: config.py; what it does: the package's docstring)."""
 
 from __future__ import annotations
 

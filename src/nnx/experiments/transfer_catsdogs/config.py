@@ -1,4 +1,5 @@
-"""transfer_catsdogs\' settings, torch-free: Hydra's ConfigStore holds them, and its experiment YAML extends them."""
+"""transfer_catsdogs' settings and its own models', torch-free: Hydra's ConfigStore holds them, and its experiment YAML
+and model YAMLs extend them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""transfer_catsdogs\' run (its settings: config.py; what it does: the package's docstring)."""
+"""transfer_catsdogs' run (its settings: config.py; what it does: the package's docstring)."""
 
 from __future__ import annotations
 

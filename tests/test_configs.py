@@ -40,7 +40,7 @@ def schema_of(path):
     if group == "data":
         return {"iris": schemas.IrisConfig, "moons": schemas.MoonsConfig}.get(name, schemas.DataConfig)
     if group == "model":
-        return schemas.model_schemas()[name]
+        return schemas.model_schemas(schemas.experiment_configs())[name]
     return {"optim": schemas.OptimConfig, "trainer": schemas.TrainerConfig}[group]
 
 
@@ -80,14 +80,15 @@ def test_every_model_yaml_extends_its_schema_or_has_none():
     """A model with settings is typed while composing; the mcp networks (fixed weights) have no settings at all."""
     from nnx.registry import MODELS
     from nnx.runner import load_experiment
-    from nnx.schemas import model_schemas
+    from nnx.schemas import experiment_configs, model_schemas
 
     for experiment in EXPERIMENTS:
         load_experiment(experiment)  # registers the experiments' own models
     for path in sorted((CONF / "model").glob("*.yaml")):
         raw = OmegaConf.to_container(OmegaConf.load(path))
         schema = MODELS.get(raw["name"]).schema
-        assert schema is model_schemas().get(raw["name"]), path.name  # the registry checks with the same dataclass
+        # the registry checks with the dataclass Hydra types the YAML with
+        assert schema is model_schemas(experiment_configs()).get(raw["name"]), path.name
         assert ("defaults" in raw) == (schema is not None) and (schema is not None or raw.keys() == {"name"})
 
 
@@ -114,11 +115,11 @@ def repeated_defaults(raw: dict, defaults: dict, prefix: str = "") -> list[str]:
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_an_experiment_yaml_extends_its_schema_and_repeats_none_of_its_defaults(name):
     """Each experiment's own settings are typed while composing, and each default is written once (config.py)."""
-    from nnx.schemas import experiment_schemas, own_settings
+    from nnx.schemas import experiment_configs, own_settings
 
     raw = OmegaConf.to_container(OmegaConf.load(CONF / "experiment" / f"{name}.yaml"))
     assert raw["defaults"][0] == f"/schema/experiment/{name}@_global_"
-    defaults = OmegaConf.to_container(own_settings(experiment_schemas()[name]))
+    defaults = OmegaConf.to_container(own_settings(experiment_configs()[name].SCHEMA))
     assert not repeated_defaults(raw, defaults), f"{name}.yaml repeats its schema's defaults"
 
 

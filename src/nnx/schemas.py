@@ -182,14 +182,9 @@ def experiment_configs() -> dict:
             if importlib.util.find_spec(f"nnx.experiments.{package.name}.config") is not None}
 
 
-def experiment_schemas() -> dict[str, type]:
-    return {name: config.SCHEMA for name, config in experiment_configs().items()}
-
-
-def model_schemas() -> dict[str, type]:
-    """`model=<name>` -> its schema: the shared models' (here) and each experiment's own."""
-    own = {name: schema for config in experiment_configs().values()
-           for name, schema in getattr(config, "MODEL_SCHEMAS", {}).items()}
+def model_schemas(configs: dict) -> dict[str, type]:
+    """`model=<name>` -> its schema: the shared models' (here) and each experiment's own (`experiment_configs()`)."""
+    own = {name: schema for config in configs.values() for name, schema in getattr(config, "MODEL_SCHEMAS", {}).items()}
     return {"mlp": MlpConfig, "adaline": AdalineConfig, **own}
 
 
@@ -209,11 +204,12 @@ def register_schemas() -> None:
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
-    for name, schema in experiment_schemas().items():
-        store.store(group="schema/experiment", name=name, node=own_settings(schema))
+    configs = experiment_configs()
+    for name, config in configs.items():
+        store.store(group="schema/experiment", name=name, node=own_settings(config.SCHEMA))
     for group, name, schema in (("data", "image", DataConfig), ("data", "iris", IrisConfig),
                                 ("data", "moons", MoonsConfig), ("optim", "optimizer", OptimConfig),
-                                *(("model", name, schema) for name, schema in model_schemas().items())):
+                                *(("model", name, schema) for name, schema in model_schemas(configs).items())):
         store.store(group=f"schema/{group}", name=name, node=_named(schema))
     store.store(group="schema/trainer", name="trainer", node=TrainerConfig)
 

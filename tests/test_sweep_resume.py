@@ -66,6 +66,24 @@ def test_plan_keeps_ok_jobs_continues_stopped_ones_and_sets_the_rest_aside(tmp_p
         "set aside"
 
 
+def test_a_sweep_still_running_is_not_resumed(tmp_path):
+    import socket
+
+    marker = tmp_path / sweep_resume.RUNNING
+    sweep_resume.check_not_running(tmp_path)  # no marker: never ran, or ended
+    marker.write_text(f"{socket.gethostname()} {os.getpid()}")  # this very process: alive
+    with pytest.raises(NnxError, match="still running") as err:
+        sweep_resume.check_not_running(tmp_path)
+    assert str(marker) in err.value.fix
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    marker.write_text(f"{socket.gethostname()} {dead.pid}")  # killed before it could remove its marker: stale
+    sweep_resume.check_not_running(tmp_path)
+    marker.write_text("another-host 1")  # cannot be checked from here: refused, with the way out
+    with pytest.raises(NnxError, match="process 1 on another-host"):
+        sweep_resume.check_not_running(tmp_path)
+
+
 def test_config_changes_name_every_key_that_differs():
     earlier = {"a": 1, "b": {"c": 2, "d": [1, 2]}, "gone": 0}
     now = {"a": 1, "b": {"c": 3, "d": [1, 2], "new": None}, "e": {"f": 1}}
@@ -147,8 +165,10 @@ def test_a_killed_sweep_resumes_and_runs_only_the_rest(cli):
     finished = {p.parent.name: p.read_text() for p in sweep_dir.glob("*/metrics.json")}
     assert "0" in finished and len(finished) < 4
 
+    assert (sweep_dir / sweep_resume.RUNNING).is_file()  # left by the killed process, whose pid is gone
     result = cli("run", f"+resume_sweep={sweep_dir}")
     assert result.returncode == 0, result.stderr[-2000:]
+    assert not (sweep_dir / sweep_resume.RUNNING).exists()  # removed when the resumed sweep ended
     for job, text in finished.items():
         assert (sweep_dir / job / "metrics.json").read_text() == text  # kept, not run again
     rerun = sorted(p.parent.name for p in sweep_dir.glob("*/metrics.json") if p.parent.name not in finished)

@@ -28,8 +28,9 @@ class SweepSummary(Callback):
     progress = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        from nnx import sweep_progress
+        from nnx import sweep_progress, sweep_resume
 
+        sweep_resume.mark_running(Path(config.hydra.sweep.dir))  # until the CLI's Hydra call returns (cli.cmd_run)
         if os.environ.get(SWEEP_DIR_ENV):
             Path(os.environ[SWEEP_DIR_ENV]).write_text(str(Path(config.hydra.sweep.dir).resolve()))
         if sweep_progress.on_terminal():

@@ -188,6 +188,8 @@ def cmd_run(args: list[str]) -> int:
             raise
         finally:
             os.environ.pop(sweep_resume.RESUME_ENV, None)
+            if sweep_dir():
+                (sweep_dir() / sweep_resume.RUNNING).unlink(missing_ok=True)
         sweep = sweep_dir()
     if run_codes or sweep is None:
         return run_codes[0] if run_codes else 0

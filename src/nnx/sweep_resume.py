@@ -9,7 +9,9 @@ it; any other earlier attempt (failed, diverged, or another config: the code's d
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -26,6 +28,30 @@ RESUME_ENV = "NNX_RESUME_SWEEP"  # set by `nnx run resume_sweep=PATH` for every 
 RESUME_ARG = re.compile(r"\+{0,2}resume_sweep=(.*)")
 SET_ASIDE = "earlier"  # where a resumed sweep moves the earlier attempts it does not keep or continue
 STOPPED = ("interrupted", "killed")  # statuses of a run stopped from outside: it may continue from its last.pt
+RUNNING = ".nnx-running"  # in a sweep folder while the process that launched it runs: "<host> <pid>"
+
+
+def mark_running(sweep_dir: Path) -> None:
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    (sweep_dir / RUNNING).write_text(f"{socket.gethostname()} {os.getpid()}")
+
+
+def check_not_running(sweep_dir: Path) -> None:
+    """NnxError when the sweep's launching process still runs: resuming it would run its jobs twice, into the same
+    folders. A marker left by a process that is gone (killed) on this host is stale and ignored."""
+    marker = sweep_dir / RUNNING
+    if not marker.is_file():
+        return
+    host, _, pid = marker.read_text().strip().partition(" ")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return  # that process is gone
+        except PermissionError:
+            pass  # another user's process: it runs
+    raise NnxError(f"resume_sweep={sweep_dir}: the sweep is still running (process {pid} on {host})",
+                   fix=f"wait for it, or stop it first; if it is not running any more, delete {marker}")
 
 
 def free_path(path: Path) -> Path:
@@ -98,6 +124,7 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
     if not (sweep_dir / "multirun.yaml").is_file():
         raise NnxError(f"resume_sweep={chosen[-1]}: no multirun.yaml there, so it is not a sweep folder",
                        fix="pass outputs/<experiment>/multirun/<stamp> of the sweep to finish")
+    check_not_running(sweep_dir)
     from nnx.report.run_report import read_yaml
 
     saved = read_yaml(sweep_dir / "multirun.yaml", dict).get("hydra") or {}

@@ -50,7 +50,7 @@ def test_a_group_yaml_states_only_what_differs_from_its_schema(compose, path):
     raw = OmegaConf.to_container(OmegaConf.load(path))
     assert raw.pop("defaults")[0].startswith("/schema/"), "the YAML names its schema first"
     defaults = OmegaConf.to_container(OmegaConf.structured(schema_of(path)))
-    repeated = [key for key, value in raw.items() if key != "name" and defaults.get(key) == value]
+    repeated = repeated_defaults({key: value for key, value in raw.items() if key != "name"}, defaults)
     assert not repeated, f"{path.name} repeats its schema's defaults for {repeated}"
     if path.parent.name != "trainer":  # composed: the schema's keys, the YAML's values
         group = path.parent.name

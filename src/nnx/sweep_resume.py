@@ -141,7 +141,6 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
     return ["-m", *kept, *typed, f"hydra.sweep.dir={sweep_dir}"], sweep_dir
 
 
-
 def prepare_resume(sweep_dir: Path, args: list[str]) -> None:
     """Before a resumed sweep launches: check that every job composes (a typo must not move anything), renumber
     the earlier job folders to the new grid (`realign_jobs`), then set aside each earlier attempt that will not be

@@ -196,7 +196,7 @@ def own_settings(schema: type):
 
     typed = OmegaConf.structured(schema)
     hints = typing.get_type_hints(schema)
-    return OmegaConf.create({key: typed._get_node(key) for key in typed if hints[key] is not TrainerConfig})
+    return OmegaConf.create({key: typed[key] for key in typed if hints[key] is not TrainerConfig})
 
 
 def register_schemas() -> None:

@@ -176,11 +176,12 @@ def test_a_negative_l1_is_one_clear_error(cli):
 def test_settings_that_make_no_sense_are_refused(compose, overrides, message):
     from nnx.errors import NnxError
     from nnx.experiments.fashion_overfit.experiment import check
-    from nnx.runner import load_experiment, validate
+    from nnx.runner import load_experiment, optimizer_recipe, validate
 
-    cfg = compose(EXP, "variant=l2", *overrides)
+    cfg, schema = compose(EXP, "variant=l2", *overrides), load_experiment("fashion_overfit").schema
     with pytest.raises(NnxError, match=message.replace(".", r"\.")):
-        validate(cfg, load_experiment("fashion_overfit").schema)  # each group's ranges, before anything runs
+        validate(cfg, schema)  # each group's ranges, before anything runs
+        optimizer_recipe(cfg, schema)  # optim's, as it is bound to its torch.optim class
         check(cfg)  # the rule across groups
 
 

@@ -7,11 +7,10 @@ import urllib.error
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 from torch import nn
 
 from nnx.data.bundle import DataBundle, TensorSplit
-from nnx.engine import fit
+from nnx.engine import OptimizerRecipe, fit
 from nnx.errors import NnxError
 from nnx.experiments.transfer_catsdogs.backbones import TransferNet
 from nnx.experiments.transfer_catsdogs.config import TransferConfig
@@ -152,7 +151,7 @@ def test_features_are_the_backbone_output_of_the_unaugmented_images():
 def test_backbone_layers_learn_at_backbone_lr_scale_times_the_head_lr():
     model = TransferNet(small_trunk(), num_classes=2, backbone_lr_scale=0.1)
     model.set_trainable_fraction(0.4)
-    cfg = OmegaConf.create({"name": "adam", "lr": 0.01})
+    cfg = OptimizerRecipe.from_config({"name": "adam", "lr": 0.01})
     optimizer, scheduler = transfer_optimizer(cfg, model)
     head, backbone = optimizer.param_groups
     assert head["lr"] == 0.01 and backbone["lr"] == pytest.approx(0.001) and scheduler is None
@@ -166,7 +165,7 @@ def test_backbone_layers_learn_at_backbone_lr_scale_times_the_head_lr():
 def test_a_schedule_decays_the_head_and_the_backbone_alike():
     model = TransferNet(small_trunk(), num_classes=2, backbone_lr_scale=0.1)
     model.set_trainable_fraction(0.4)
-    cfg = OmegaConf.create({"name": "adam", "lr": 0.01, "scheduler": {"name": "cosine"}})
+    cfg = OptimizerRecipe.from_config({"name": "adam", "lr": 0.01, "scheduler": {"name": "cosine"}})
     optimizer, scheduler = transfer_optimizer(cfg, model, epochs=4)
     lrs = []
     for _ in range(4):

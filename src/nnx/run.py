@@ -61,6 +61,7 @@ class Run:
         self.status = "ok"
         self.loggers = None  # nnx.loggers.Loggers, set by the runner when logger= chooses any
         self.settings: Any = None  # the experiment's typed settings (its schema's dataclass), set by the runner
+        self.optimizer = None  # the `optim:` group as an nnx.engine.optim.OptimizerRecipe, set by the runner
         self.choices: dict[str, str] = {}  # the config groups' chosen options (e.g. variant: base), set by the runner
         self._histories: dict[str, History] = {}
 

@@ -32,7 +32,7 @@ COMMON_KEYS = (
     "name", "description", "source", "seed", "device", "smoke", "smoke_overrides",
     "primary_metric", "reference", "reference_data", "paths", "optimize_metric", "logger", "cpu_threads",
 )
-GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS, "optim": OPTIMIZERS}
+GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS, "optim": OPTIMIZERS}  # optim: by optimizer_recipe
 
 
 @dataclasses.dataclass
@@ -90,13 +90,26 @@ def validate(cfg: DictConfig, schema: type | None):
     own = {field.name for field in dataclasses.fields(schema)} if schema is not None else set()
     for group, registry in GROUP_REGISTRIES.items():
         part = cfg.get(group)
-        if group not in own and isinstance(part, DictConfig) and part.get("name") in registry:
+        if group not in own and group != "optim" and isinstance(part, DictConfig) and part.get("name") in registry:
             registry.validate(part, where=group)
     if schema is not None:
         skip = (*COMMON_KEYS, *(group for group in GROUP_REGISTRIES if group not in own))
         rest = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in skip}
         return settings_from(schema, rest, "")
     return None
+
+
+def optimizer_recipe(cfg: DictConfig, schema: type | None):
+    """`run.optimizer`: the `optim:` group checked once and bound to its torch.optim class, which `fit` builds over
+    each model's parameters; None when the experiment's schema owns `optim` (optimizer_compare) or it names no
+    registered optimizer (Adaline's LMS rule, which its experiment checks)."""
+    part = cfg.get("optim")
+    own = schema is not None and "optim" in {field.name for field in dataclasses.fields(schema)}
+    if own or not isinstance(part, DictConfig) or part.get("name") not in OPTIMIZERS:
+        return None
+    from nnx.engine.optim import OptimizerRecipe
+
+    return OptimizerRecipe.from_config(part)
 
 
 def group_choices() -> dict[str, str]:
@@ -177,6 +190,7 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> tuple[str, int]:
         console.print_config(cfg)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))  # what actually ran
         run.settings = validate(cfg, entry.schema)
+        run.optimizer = optimizer_recipe(cfg, entry.schema)
         run.choices = group_choices()
         run.loggers = open_loggers(cfg, run_dir)
         run.device = resolve_device(cfg.device)

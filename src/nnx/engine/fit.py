@@ -1,7 +1,7 @@
 """`fit`: the one supervised training loop every deep experiment shares.
 
-    result = fit(model, bundle, cfg.trainer, cfg.optim, run)                 # cross-entropy on bundle.train
-    result = fit(student, bundle, cfg.trainer, cfg.optim, run, step=distill_step, name="student")
+    result = fit(model, bundle, run.settings.trainer, run.optimizer, run)      # cross-entropy on bundle.train
+    result = fit(student, bundle, trainer, run.optimizer, run, step=distill_step, name="student")
 
 Per epoch: train on shuffled, augmented batches; validate (when the bundle has a val split); log one history row
 (epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds; flushed at once; with `trainer.test_each_epoch`
@@ -27,7 +27,7 @@ from nnx import console
 from nnx.engine.checkpoint import Checkpoints, prefixed, rng_state
 from nnx.engine.config import trainer_config
 from nnx.engine.early_stopping import EarlyStopping
-from nnx.engine.optim import build_optimizer
+from nnx.engine.optim import OptimizerRecipe
 from nnx.engine.resume import restore
 from nnx.engine.steps import train_epoch, train_step
 from nnx.errors import NnxError
@@ -112,14 +112,15 @@ def run_epoch(model, bundle, split: str, step: Step, cfg) -> tuple[float, float 
     return total_loss.item() / max(seen, 1), (correct.item() / scored if scored else None)
 
 
-def fit(model: torch.nn.Module, bundle, trainer_cfg, optim_cfg, run, *, step: Step | None = None,
+def fit(model: torch.nn.Module, bundle, trainer_cfg, optimizer, run, *, step: Step | None = None,
         val_step: Step | None = None, name: str = "", scheduler=None,
         on_epoch: Callable[[int], None] | None = None) -> FitResult:
-    """Train `model` on `bundle` (see the module docstring). `optim_cfg`: an `optim:` config, or a built optimizer
-    (e.g. with parameter groups), then with its built per-epoch `scheduler` if any. `val_step` scores the validation
-    split (default: `step`), e.g. `scoring_step(trainer_cfg)` for a model trained on another loss. `on_epoch(epoch)`
-    is called after each epoch's training, before validation (e.g. to read statistics gathered by hooks)."""
-    training = Training(model, bundle, trainer_cfg, optim_cfg, run, step=step, val_step=val_step, name=name,
+    """Train `model` on `bundle` (see the module docstring). `optimizer`: an OptimizerRecipe (the runner's
+    `run.optimizer`), an `optim:` config, or a built optimizer (e.g. with parameter groups), then with its built
+    per-epoch `scheduler` if any. `val_step` scores the validation split (default: `step`), e.g.
+    `scoring_step(trainer_cfg)` for a model trained on another loss. `on_epoch(epoch)` is called after each epoch's
+    training, before validation (e.g. to read statistics gathered by hooks)."""
+    training = Training(model, bundle, trainer_cfg, optimizer, run, step=step, val_step=val_step, name=name,
                         scheduler=scheduler, on_epoch=on_epoch)
     with progress_bar(training.cfg.progress, training.label) as advance:
         for epoch in range(training.first_epoch, training.cfg.epochs + 1):
@@ -133,17 +134,17 @@ class Training:
     """One `fit`'s state between epochs: set up (optimizer, schedule, steps, early stopping, checkpoints, history)
     and resumed from `trainer.resume` by the constructor, advanced by `epoch(n)`, summed up by `result()`."""
 
-    def __init__(self, model, bundle, trainer_cfg, optim_cfg, run, *, step, val_step, name, scheduler, on_epoch):
+    def __init__(self, model, bundle, trainer_cfg, optimizer, run, *, step, val_step, name, scheduler, on_epoch):
         cfg = self.cfg = trainer_config(trainer_cfg)
         self.model, self.bundle, self.run, self.name, self.on_epoch = model, bundle, run, name, on_epoch
         model.to(bundle.device)
-        if is_optimizer(optim_cfg):
-            optimizer = optim_cfg
+        if is_optimizer(optimizer):
+            pass
         elif scheduler is not None:  # it would step some other optimizer: never silently dropped
             raise TypeError("fit: a built scheduler needs the built optimizer it steps, not an optim config")
         else:
-            optimizer, scheduler = build_optimizer(optim_cfg, [p for p in model.parameters() if p.requires_grad],
-                                                   cfg.epochs)
+            recipe = optimizer if isinstance(optimizer, OptimizerRecipe) else OptimizerRecipe.from_config(optimizer)
+            optimizer, scheduler = recipe([p for p in model.parameters() if p.requires_grad], cfg.epochs)
         self.optimizer, self.scheduler = optimizer, scheduler
         self.scoring = scoring_step(cfg)
         self.train = train_step(model, step or self.scoring, optimizer, cfg, bundle, custom_step=step is not None,

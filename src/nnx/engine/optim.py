@@ -1,49 +1,73 @@
 """Optimizers and learning-rate schedules from the `optim:` config group (`conf/optim/<name>.yaml`).
 
-    optimizer, scheduler = build_optimizer(cfg.optim, model.parameters(), epochs=20)
+    recipe = OptimizerRecipe.from_config(cfg.optim)   # validated once (the runner does it: run.optimizer)
+    optimizer, scheduler = recipe(model.parameters(), epochs=20)
     # sgd | momentum | nesterov | rmsprop | adam | adamw; scheduler: None unless optim.scheduler.name is set
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
+from typing import Callable
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from nnx.errors import NnxError
-from nnx.registry import OPTIMIZERS
+from nnx.registry import OPTIMIZERS, settings_from
 from nnx.schemas import OptimConfig, SchedulerConfig
 
-# Each name is torch.optim's own class; build_optimizer passes it the OptimConfig settings its signature takes.
+# Each name is torch.optim's own class; a recipe binds it the OptimConfig settings its signature takes.
 for name, factory in (("sgd", torch.optim.SGD), ("momentum", torch.optim.SGD),
                       ("nesterov", functools.partial(torch.optim.SGD, nesterov=True)),
                       ("rmsprop", torch.optim.RMSprop), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)):
     OPTIMIZERS.register(name, schema=OptimConfig)(factory)
 
 
-def as_config(cfg) -> DictConfig:
-    return cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+@dataclasses.dataclass(frozen=True)
+class OptimizerRecipe:
+    """An `optim:` config checked once and bound to its torch.optim class: `recipe(params, epochs)` builds the
+    optimizer over `params` (parameters or parameter groups) and its per-epoch schedule (or None)."""
+
+    name: str
+    settings: OptimConfig
+    make: Callable[..., torch.optim.Optimizer]  # the class, with this config's keyword arguments bound
+
+    @classmethod
+    def from_config(cls, optim_cfg) -> OptimizerRecipe:
+        """Keys, types and ranges (OptimConfig.__post_init__), then torch.optim's own checks on one dummy
+        parameter (e.g. "Nesterov momentum requires a momentum"): every refusal before any data is read."""
+        cfg = optim_cfg if isinstance(optim_cfg, DictConfig) else OmegaConf.create(optim_cfg)
+        factory = OPTIMIZERS.get(cfg.name).factory
+        params = OmegaConf.to_container(cfg, resolve=True)
+        params.pop("name")
+        settings = settings_from(OptimConfig, params, "optim")
+        taken = inspect.signature(factory).parameters
+        kwargs = {key: tuple(value) if isinstance(value, list) else value  # betas: torch takes a tuple
+                  for key, value in dataclasses.asdict(settings).items() if key in taken and key != "params"}
+        recipe = cls(cfg.name, settings, functools.partial(factory, **kwargs))
+        recipe.build([torch.zeros(1, requires_grad=True)])
+        return recipe
+
+    def build(self, params) -> torch.optim.Optimizer:
+        try:
+            return self.make(params)
+        except ValueError as err:  # torch.optim's own checks
+            raise NnxError(f"optim.name={self.name}: {err}", fix="e.g. optim.momentum=0.9") from None
+
+    def __call__(self, params, epochs: int):
+        params = list(params)
+        if not params:
+            raise NnxError("the model has no trainable parameters to optimize")
+        optimizer = self.build(params)
+        return optimizer, build_scheduler(self.settings.scheduler, optimizer, epochs)
 
 
 def build_optimizer(optim_cfg, params, epochs: int):
-    """(optimizer, scheduler or None): the optimizer `optim_cfg.name` over `params` (parameters or parameter groups)
-    and its per-epoch schedule over `epochs`, from one validation of the config."""
-    params = list(params)
-    if not params:
-        raise NnxError("the model has no trainable parameters to optimize")
-    cfg = as_config(optim_cfg)
-    settings = OPTIMIZERS.validate(cfg, where="optim")  # the ranges: OptimConfig.__post_init__
-    factory = OPTIMIZERS.get(cfg.name).factory
-    taken = inspect.signature(factory).parameters
-    kwargs = {key: tuple(value) if isinstance(value, list) else value for key, value in settings.items()
-              if key in taken and key != "params"}
-    try:
-        optimizer = factory(params, **kwargs)
-    except ValueError as err:  # torch.optim's own checks, e.g. "Nesterov momentum requires a momentum"
-        raise NnxError(f"optim.name={cfg.name}: {err}", fix="e.g. optim.momentum=0.9") from None
-    return optimizer, build_scheduler(SchedulerConfig(**settings["scheduler"]), optimizer, epochs)
+    """(optimizer, scheduler or None) from an `optim:` config: `OptimizerRecipe.from_config(optim_cfg)(...)`."""
+    return OptimizerRecipe.from_config(optim_cfg)(params, epochs)
 
 
 def build_scheduler(schedule: SchedulerConfig, optimizer: torch.optim.Optimizer, epochs: int):

@@ -64,7 +64,7 @@ def run(cfg, run) -> None:
             raise NnxError(f"{variant}: the model has {n_params:,} parameters, more than max_params="
                            f"{cfg.max_params:,}", fix="choose fewer or narrower conv layers, or raise max_params")
 
-        result = fit(model, bundle, run.settings.trainer, cfg.optim, run)
+        result = fit(model, bundle, run.settings.trainer, run.optimizer, run)
 
         run.metrics_update(table_metrics(result))
         if not result.diverged:

@@ -131,7 +131,7 @@ def run(cfg, run) -> None:
         bundle.set_rng_state(data_rng)
         model = MODELS.build(cfg.model, input_shape=bundle.input_shape)
         with flush_subnormals(run.device):
-            result = fit(model, bundle, run.settings.trainer, cfg.optim, run,
+            result = fit(model, bundle, run.settings.trainer, run.optimizer, run,
                          step=weighted_loss_step(pixel_weight, settings.beta), name=name)
         run.metrics_update(result.metrics(), prefix=f"{name}/")
         histories[name] = result.history

@@ -7,7 +7,6 @@ import math
 import torch
 
 from nnx.engine import evaluate, fit, predict, required, scoring_step
-from nnx.engine.optim import build_optimizer
 from nnx.errors import NnxError
 from nnx.experiments.fashion_overfit import figures
 from nnx.experiments.fashion_overfit.config import FashionOverfitConfig
@@ -113,10 +112,9 @@ def run(cfg, run) -> None:
     step = None
     if cfg.regularization.l1 > 0:
         step = l1_penalized(scoring_step(trainer), cfg.regularization.l1)
-    optim, scheduler = cfg.optim, None
+    optim, scheduler = run.optimizer, None
     if cfg.regularization.max_norm > 0:
-        optim, scheduler = build_optimizer(cfg.optim, [p for p in model.parameters() if p.requires_grad],
-                                           trainer.epochs)
+        optim, scheduler = run.optimizer([p for p in model.parameters() if p.requires_grad], trainer.epochs)
         max_norm_after_each_step(optim, model.to(bundle.device), cfg.regularization.max_norm)
     result = fit(model, bundle, trainer, optim, run, step=step, scheduler=scheduler)
     run.metrics_update({"n_params": n_params, "n_train": len(bundle.train), "diverged": result.diverged})

@@ -84,7 +84,7 @@ def train_variant(cfg, run, bundle, activation: str, init: str, clip) -> tuple[d
     name = f"{activation}_{init}" + ("_clip" if clip is not None else "")
     trainer = dataclasses.replace(run.settings.trainer, clip_grad_norm=clip)
     status = run.status
-    result = fit(model, bundle, trainer, cfg.optim, run, name=name, on_epoch=probe)
+    result = fit(model, bundle, trainer, run.optimizer, run, name=name, on_epoch=probe)
     run.status = status  # a diverged variant is a finding of this grid, recorded below, not a failed run
     first = [row for row in probe.rows if row["epoch"] == 1]
     last = [row for row in probe.rows if row["epoch"] == result.last_epoch]

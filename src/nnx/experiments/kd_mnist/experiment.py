@@ -36,7 +36,7 @@ def train(model, bundle, trainer: TrainerConfig, cfg, run, name: str, step=None)
     """fit() scoring the test set after each epoch (the accuracy-per-epoch figure; no model is chosen on it);
     the per-epoch test accuracies, or None when training diverged. A validation split is scored with the plain
     loss whatever the training loss, so both students' best epochs are chosen on one yardstick."""
-    result = fit(model, bundle, trainer, cfg.optim, run, step=step, val_step=scoring_step(trainer), name=name)
+    result = fit(model, bundle, trainer, run.optimizer, run, step=step, val_step=scoring_step(trainer), name=name)
     summary = result.metrics()  # val_acc too when data.val_fraction > 0 (what a search may choose on)
     run.metrics_update({key: summary[key] for key in ("train_acc", "val_acc") if key in summary}
                        | {"epochs": result.last_epoch}, f"{name}/")

@@ -6,15 +6,8 @@ import statistics
 import time
 
 import torch
-from omegaconf import OmegaConf
 
-from nnx.engine import (
-    TrainerConfig,
-    build_optimizer,
-    evaluate,
-    fit,
-    required,
-)
+from nnx.engine import OptimizerRecipe, TrainerConfig, evaluate, fit, required
 from nnx.errors import NnxError
 from nnx.experiments.transfer_catsdogs import backbones  # importing it registers model=transfer
 from nnx.experiments.transfer_catsdogs.config import TransferCatsDogsConfig
@@ -53,7 +46,7 @@ def run(cfg, run) -> None:
     if run.device.startswith("cuda"):
         model.to(memory_format=torch.channels_last)
     run.metrics_update(model.parameter_counts(), prefix="model/")
-    optimizer, scheduler = transfer_optimizer(cfg.optim, model, trainer.epochs)
+    optimizer, scheduler = transfer_optimizer(run.optimizer, model, trainer.epochs)
 
     if model.frozen and cfg.feature_cache:
         tic = time.perf_counter()
@@ -80,15 +73,14 @@ def run(cfg, run) -> None:
     beside_report(run, cfg.report_tables, cfg.model.trainable_fraction)
 
 
-def transfer_optimizer(optim_cfg, model, epochs: int = 1):
+def transfer_optimizer(recipe: OptimizerRecipe, model, epochs: int = 1):
     """(optimizer, scheduler or None): the head at optim.lr, the fine-tuned backbone layers at optim.lr x
     model.backbone_lr_scale; `optim.scheduler` scales both groups alike, once per epoch."""
-    params = OmegaConf.to_container(optim_cfg, resolve=True)
     groups = [{"params": list(model.classifier.parameters())}]
     backbone = [p for p in model.backbone.parameters() if p.requires_grad]
     if backbone:
-        groups.append({"params": backbone, "lr": params["lr"] * model.backbone_lr_scale})
-    return build_optimizer(params, groups, epochs)
+        groups.append({"params": backbone, "lr": recipe.settings.lr * model.backbone_lr_scale})
+    return recipe(groups, epochs)
 
 
 @torch.no_grad()

@@ -67,6 +67,10 @@ def test_a_group_yaml_states_only_what_differs_from_its_schema(compose, path):
     (("experiment=kd_mnist", "kd.temperature=hot"), "temperature"),  # an experiment's own settings
     (("experiment=kd_mnist", "kd.temprature=2"), "temprature"),
     (("experiment=optimizer_compare", "protocol.max_iters=many"), "max_iters"),
+    (("experiment=transfer_catsdogs", "forest_trees=many"), "forest_trees"),  # a root-level setting
+    (("experiment=gradient_flow", "depth=3.5"), "depth"),
+    (("experiment=cifar_cnn_sweep", "feature_image=null"), "feature_image"),  # not Optional
+    (("experiment=transfer_catsdogs", "feature_cache=maybe"), "feature_cache"),
 ])
 def test_a_wrong_type_or_unknown_key_is_refused_while_composing(compose, overrides, key):
     from hydra.errors import ConfigCompositionException
@@ -74,6 +78,12 @@ def test_a_wrong_type_or_unknown_key_is_refused_while_composing(compose, overrid
     with pytest.raises(ConfigCompositionException, match=key):
         compose(*overrides)
 
+
+def test_root_level_settings_keep_their_types_and_take_what_they_allow(compose):
+    cfg = compose("experiment=cifar_cnn_sweep", "max_params=null", "feature_image=3")
+    assert cfg.max_params is None and cfg.feature_image == 3  # int | None takes null
+    assert compose("experiment=gradient_flow", "constant=1").constant == 1.0  # a float setting given an int
+    assert compose("experiment=dropout_arithmetic", "samples=7").samples == 7
 
 
 def test_every_model_yaml_extends_its_schema_or_has_none():

@@ -190,13 +190,27 @@ def model_schemas(configs: dict) -> dict[str, type]:
 
 def own_settings(schema: type):
     """An experiment's schema as its YAML extends it, at the config's root: its nested settings typed (e.g. `kd`),
-    its root keys with their defaults (the root stays untyped: other groups merge into it; the runner checks those
-    keys' types before the run), and without `trainer`, which the trainer group's own schema types."""
+    its scalar root keys as typed value nodes (`forest_trees=many` is refused while composing), and without
+    `trainer`, which the trainer group's own schema types. The root itself stays untyped: other groups merge in."""
     from omegaconf import OmegaConf
 
     typed = OmegaConf.structured(schema)
     hints = typing.get_type_hints(schema)
-    return OmegaConf.create({key: typed[key] for key in typed if hints[key] is not TrainerConfig})
+    return OmegaConf.create({key: typed_value(typed[key], hints[key]) for key in typed
+                             if hints[key] is not TrainerConfig})
+
+
+def typed_value(value, hint):
+    """A scalar `value` as OmegaConf's value node of its type `hint` (int, float, bool, str, or Optional of one);
+    anything else (a nested config, a list) as it is: OmegaConf.structured typed it already."""
+    import omegaconf
+
+    args = typing.get_args(hint)
+    optional = type(None) in args
+    base = next(arg for arg in args if arg is not type(None)) if optional and len(args) == 2 else hint
+    nodes = {int: omegaconf.IntegerNode, float: omegaconf.FloatNode, bool: omegaconf.BooleanNode,
+             str: omegaconf.StringNode}
+    return nodes[base](value, is_optional=optional) if base in nodes else value
 
 
 def register_schemas() -> None:

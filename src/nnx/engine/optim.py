@@ -48,20 +48,17 @@ class OptimizerRecipe:
         kwargs = {key: tuple(value) if isinstance(value, list) else value  # betas: torch takes a tuple
                   for key, value in dataclasses.asdict(settings).items() if key in taken and key != "params"}
         recipe = cls(cfg.name, settings, functools.partial(factory, **kwargs))
-        recipe.build([torch.zeros(1, requires_grad=True)])
+        recipe([torch.zeros(1, requires_grad=True)], epochs=1)
         return recipe
-
-    def build(self, params) -> torch.optim.Optimizer:
-        try:
-            return self.make(params)
-        except ValueError as err:  # torch.optim's own checks
-            raise NnxError(f"optim.name={self.name}: {err}", fix="e.g. optim.momentum=0.9") from None
 
     def __call__(self, params, epochs: int):
         params = list(params)
         if not params:
             raise NnxError("the model has no trainable parameters to optimize")
-        optimizer = self.build(params)
+        try:
+            optimizer = self.make(params)
+        except ValueError as err:  # torch.optim's own checks
+            raise NnxError(f"optim.name={self.name}: {err}", fix="e.g. optim.momentum=0.9") from None
         return optimizer, build_scheduler(self.settings.scheduler, optimizer, epochs)
 
 

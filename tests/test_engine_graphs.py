@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from nnx.data import load
-from nnx.engine import build_optimizer, fit, supervised_step
+from nnx.engine import OptimizerRecipe, fit, supervised_step
 from nnx.engine.steps import WARMUP, GraphedTrainStep, TrainStep, graph_refusal, train_epoch
 from nnx.registry import MODELS
 from nnx.run import Run
@@ -34,7 +34,7 @@ def record(body):
 
 def train(graphed: bool, optim: dict, epochs=3, device="cpu", clip=None, amp=False, capture=record):
     bundle, model = setup(device)
-    optimizer, scheduler = build_optimizer(optim, model.parameters(), epochs)
+    optimizer, scheduler = OptimizerRecipe.from_config(optim)(model.parameters(), epochs)
     args = (model, supervised_step(torch.nn.CrossEntropyLoss()), optimizer, clip, amp, device)
     stand_ins = {} if device != "cpu" else {"capture": capture, "side_stream": contextlib.nullcontext}
     step = GraphedTrainStep(*args, batch_size=64, **stand_ins) if graphed else TrainStep(*args)

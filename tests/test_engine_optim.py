@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from nnx.engine import build_optimizer, trainer_config
+from nnx.engine import OptimizerRecipe, trainer_config
 from nnx.errors import NnxError
 from nnx.registry import MODELS
 
@@ -18,7 +18,7 @@ from nnx.registry import MODELS
 ])
 def test_optimizers_from_their_config_files(compose, name, kind, expected):
     cfg = compose(f"optim={name}")
-    optimizer, scheduler = build_optimizer(cfg.optim, torch.nn.Linear(3, 2).parameters(), epochs=3)
+    optimizer, scheduler = OptimizerRecipe.from_config(cfg.optim)(torch.nn.Linear(3, 2).parameters(), epochs=3)
     assert scheduler is None
     assert type(optimizer) is kind
     assert expected.items() <= optimizer.param_groups[0].items()
@@ -36,27 +36,29 @@ def test_config_files_compose_and_validate(compose):
 
 def test_schedulers_and_bad_optimizer_configs():
     params = list(torch.nn.Linear(2, 2).parameters())
-    optimizer, scheduler = build_optimizer({"name": "sgd", "lr": 1.0, "scheduler": {"name": "step", "step_size": 2,
-                                                                                     "gamma": 0.5}}, params, epochs=10)
+    step = {"name": "step", "step_size": 2, "gamma": 0.5}
+    optimizer, scheduler = OptimizerRecipe.from_config({"name": "sgd", "lr": 1.0, "scheduler": step})(params, epochs=10)
     lrs = []
     for _ in range(5):
         lrs.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         scheduler.step()
     assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25]
-    assert build_optimizer({"name": "adam"}, params, epochs=3)[1] is None
+    assert OptimizerRecipe.from_config({"name": "adam"})(params, epochs=3)[1] is None
+    with pytest.raises(NnxError, match="no trainable parameters"):
+        OptimizerRecipe.from_config({"name": "adam"})([], epochs=3)
     with pytest.raises(NnxError, match="optim.learning_rate: Key .learning_rate. not in"):
-        build_optimizer({"name": "adam", "learning_rate": 0.1}, params, epochs=1)
+        OptimizerRecipe.from_config({"name": "adam", "learning_rate": 0.1})
     with pytest.raises(NnxError, match="unknown optimizer 'adagrad'"):
-        build_optimizer({"name": "adagrad"}, params, epochs=1)
+        OptimizerRecipe.from_config({"name": "adagrad"})
     for key, value in (("lr", -0.1), ("weight_decay", float("nan")), ("momentum", -0.9), ("eps", -1e-8)):
         with pytest.raises(NnxError, match=rf"optim\.{key}={value} must be >= 0"):  # the schema's range checks
-            build_optimizer({"name": "sgd", key: value}, params, epochs=1)
-    with pytest.raises(NnxError, match="optim.name=nesterov: Nesterov momentum requires a momentum"):
-        build_optimizer({"name": "nesterov", "momentum": 0.0}, params, epochs=1)
+            OptimizerRecipe.from_config({"name": "sgd", key: value})
+    with pytest.raises(NnxError, match="optim.name=nesterov: Nesterov momentum requires a momentum"):  # torch's
+        OptimizerRecipe.from_config({"name": "nesterov", "momentum": 0.0})
     with pytest.raises(NnxError, match="Adam takes two decay rates"):
-        build_optimizer({"name": "adam", "betas": [0.9, 1.0]}, params, epochs=1)
+        OptimizerRecipe.from_config({"name": "adam", "betas": [0.9, 1.0]})
     with pytest.raises(NnxError, match="optim.scheduler.name='cosin' is unknown"):
-        build_optimizer({"name": "adam", "scheduler": {"name": "cosin"}}, params, epochs=1)
+        OptimizerRecipe.from_config({"name": "adam", "scheduler": {"name": "cosin"}})
     with pytest.raises(NnxError, match="trainer.epoch"):
         trainer_config({"epoch": 3})

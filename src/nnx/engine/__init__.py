@@ -22,9 +22,9 @@ from nnx.engine.checkpoint import load_state
 from nnx.engine.config import required, trainer_config
 from nnx.engine.evaluate import evaluate, plot_curves, predict
 from nnx.engine.fit import FitResult, fit, scoring_step, supervised_step
-from nnx.engine.optim import OptimizerRecipe, build_optimizer
+from nnx.engine.optim import OptimizerRecipe
 from nnx.schemas import EarlyStoppingConfig, OptimConfig, SchedulerConfig, TrainerConfig
 
 __all__ = ["EarlyStoppingConfig", "FitResult", "OptimConfig", "OptimizerRecipe", "SchedulerConfig", "TrainerConfig",
-           "build_optimizer", "evaluate", "fit", "load_state", "losses", "plot_curves", "predict", "scoring_step",
-           "required", "supervised_step", "trainer_config"]
+           "evaluate", "fit", "load_state", "losses", "plot_curves", "predict", "scoring_step", "required",
+           "supervised_step", "trainer_config"]

@@ -62,11 +62,6 @@ class OptimizerRecipe:
         return optimizer, build_scheduler(self.settings.scheduler, optimizer, epochs)
 
 
-def build_optimizer(optim_cfg, params, epochs: int):
-    """(optimizer, scheduler or None) from an `optim:` config: `OptimizerRecipe.from_config(optim_cfg)(...)`."""
-    return OptimizerRecipe.from_config(optim_cfg)(params, epochs)
-
-
 def build_scheduler(schedule: SchedulerConfig, optimizer: torch.optim.Optimizer, epochs: int):
     """The per-epoch learning-rate schedule `optim.scheduler.name`, or None."""
     lr_scheduler = torch.optim.lr_scheduler

@@ -60,3 +60,13 @@ def test_the_optim_group_is_checked_once_and_bound_to_its_torch_class(monkeypatc
     bundle, model = setup()
     result = fit(model, bundle, {"epochs": 1} | QUIET, recipe, Run(tmp_path))
     assert result.last_epoch == 1
+
+
+def test_an_experiment_is_found_by_its_package_name():
+    from nnx.experiments.kd_mnist import config, experiment
+    from nnx.runner import load_experiment
+
+    entry = load_experiment("kd_mnist")
+    assert entry.factory is experiment.run and entry.schema is config.SCHEMA
+    with pytest.raises(NnxError, match="has no package nnx.experiments.kd_mnistt with config.py and experiment.py"):
+        load_experiment("kd_mnistt")

@@ -95,8 +95,7 @@ def settings_from(schema: type, params: dict, where: str) -> Any:
 
 
 # The registries every part of nnx registers into. Shared entries are filled by importing their home package (done
-# on the first lookup); an experiment's own (`nnx.experiments.<name>`, its models) by importing that experiment.
-EXPERIMENTS = Registry("experiment")
+# on the first lookup); an experiment's own models by importing that experiment (`nnx.runner.load_experiment`).
 DATASETS = Registry("dataset", home="nnx.data")
 MODELS = Registry("model", home="nnx.models")
 OPTIMIZERS = Registry("optimizer", home="nnx.engine")

@@ -22,7 +22,7 @@ from nnx.engine.cpu import check_threads, torch_threads
 from nnx.errors import NnxError
 from nnx.fileio import write_json_atomic
 from nnx.overrides import is_hydra_override, override_key
-from nnx.registry import DATASETS, EXPERIMENTS, MODELS, OPTIMIZERS, settings_from, validate_against
+from nnx.registry import DATASETS, MODELS, OPTIMIZERS, Entry, settings_from, validate_against
 from nnx.run import Run
 
 log = logging.getLogger("nnx")
@@ -43,14 +43,19 @@ class CommonConfig:
     cpu_threads: int | None = None
 
 
-def load_experiment(name: str):
-    """Import `nnx.experiments.<name>.experiment` (which registers it and its own models) and return its entry."""
+def load_experiment(name: str) -> Entry:
+    """An experiment is its package, `nnx.experiments.<name>`: `config.SCHEMA`, its settings' dataclass, and
+    `experiment.run(cfg, run)`, its run (importing `experiment.py` registers the models only it uses)."""
+    package = f"nnx.experiments.{name}"
     try:
-        importlib.import_module(f"nnx.experiments.{name}.experiment")
+        config = importlib.import_module(f"{package}.config")
+        module = importlib.import_module(f"{package}.experiment")
     except ModuleNotFoundError as err:
-        if err.name not in (f"nnx.experiments.{name}", f"nnx.experiments.{name}.experiment"):
+        if err.name not in (package, f"{package}.config", f"{package}.experiment"):
             raise
-    return EXPERIMENTS.get(name)
+        raise NnxError(f"experiment {name!r} has no package {package} with config.py and experiment.py",
+                       fix="README: Adding an experiment") from None
+    return Entry(module.run, config.SCHEMA)
 
 
 def apply_smoke(cfg: DictConfig, overrides: list[str] | None = None) -> DictConfig:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from nnx.errors import NnxError
-from nnx.experiments.adaline_iris.config import AdalineIrisConfig
 from nnx.models.adaline import bipolar, check_learner, least_squares, lms_config, sign
-from nnx.registry import DATASETS, EXPERIMENTS, MODELS
+from nnx.registry import DATASETS, MODELS
 from nnx.report import classic_figures
 
 TASKS = {"setosa": 0, "versicolor": 1}  # the positive class of each task (iris labels)
@@ -42,7 +41,6 @@ def train(cfg, data, tasks: list[str], lr: float, epochs: int, seed: int, histor
     return models, costs
 
 
-@EXPERIMENTS.register("adaline_iris", schema=AdalineIrisConfig)
 def run(cfg, run) -> None:
     tasks, optim = chosen_tasks(cfg.task), lms_config(cfg.get("optim"))
     check_learner(cfg, "adaline", "Adalines")

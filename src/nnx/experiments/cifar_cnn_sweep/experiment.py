@@ -8,9 +8,8 @@ from nnx.engine import evaluate, fit
 from nnx.engine.cpu import flush_subnormals
 from nnx.errors import NnxError
 from nnx.experiments.cifar_cnn_sweep import cnn, figures, mobilenet
-from nnx.experiments.cifar_cnn_sweep.config import CifarCnnConfig
 from nnx.models import count_parameters
-from nnx.registry import EXPERIMENTS, MODELS
+from nnx.registry import MODELS
 
 __all__ = ["cnn", "mobilenet", "run"]   # importing this package registers model=cnn, model=mobilenet_v2 and the run
 
@@ -48,7 +47,6 @@ def draw_filters_and_maps(run, model, bundle, image_index: int, variant: str) ->
                                         f"{variant}: test image {image_index} ({label}) after each conv block")
 
 
-@EXPERIMENTS.register("cifar_cnn_sweep", schema=CifarCnnConfig)
 def run(cfg, run) -> None:
     from nnx.data import load
 

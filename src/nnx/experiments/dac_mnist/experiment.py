@@ -10,8 +10,8 @@ from nnx.engine.cpu import flush_subnormals
 from nnx.errors import NnxError
 from nnx.experiments.dac_mnist import autoencoder, figures
 from nnx.experiments.dac_mnist.clustering import cluster_scores, kmeans_labels, pca_features, standardize
-from nnx.experiments.dac_mnist.config import DacConfig, DacSettings
-from nnx.registry import EXPERIMENTS, MODELS
+from nnx.experiments.dac_mnist.config import DacSettings
+from nnx.registry import MODELS
 
 __all__ = ["autoencoder", "run"]   # importing this package registers model=autoencoder and the run
 
@@ -91,7 +91,6 @@ def check_data(cfg, bundle, settings: DacSettings) -> None:
         raise NnxError("dac_mnist clusters the test split, and it has fewer samples than classes")
 
 
-@EXPERIMENTS.register("dac_mnist", schema=DacConfig)
 def run(cfg, run) -> None:
     from nnx.data import load
     from nnx.data.bundle import limit

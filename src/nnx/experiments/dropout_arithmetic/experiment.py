@@ -8,8 +8,6 @@ import torch.nn.functional as F
 
 from nnx.errors import NnxError
 from nnx.experiments.dropout_arithmetic import figures
-from nnx.experiments.dropout_arithmetic.config import DropoutArithmeticConfig
-from nnx.registry import EXPERIMENTS
 
 TABLES = ("standard_train", "standard_test", "inverted_train", "inverted_test")
 
@@ -69,7 +67,6 @@ def matrix_rows(matrix: np.ndarray) -> list[dict]:
             for r, row in enumerate(matrix)]
 
 
-@EXPERIMENTS.register("dropout_arithmetic", schema=DropoutArithmeticConfig)
 def run(cfg, run) -> None:
     x = as_matrix(cfg.outputs, "outputs")
     mask = as_matrix(cfg.mask, "mask", x.shape)

@@ -9,9 +9,8 @@ import torch
 from nnx.engine import evaluate, fit, predict, required, scoring_step
 from nnx.errors import NnxError
 from nnx.experiments.fashion_overfit import figures
-from nnx.experiments.fashion_overfit.config import FashionOverfitConfig
 from nnx.models import count_parameters
-from nnx.registry import EXPERIMENTS, MODELS
+from nnx.registry import MODELS
 
 
 def weight_l1(model: torch.nn.Module) -> torch.Tensor:
@@ -96,7 +95,6 @@ def draw_predictions(run, model, bundle, count: int, variant: str) -> None:
                                         predicted, bundle.classes, columns, title=f"{variant}: ")
 
 
-@EXPERIMENTS.register("fashion_overfit", schema=FashionOverfitConfig)
 def run(cfg, run) -> None:
     from nnx.data import load
 

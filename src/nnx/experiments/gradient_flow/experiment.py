@@ -11,8 +11,7 @@ from torch import nn
 from nnx.engine import evaluate, fit
 from nnx.errors import NnxError
 from nnx.experiments.gradient_flow import figures
-from nnx.experiments.gradient_flow.config import GradientFlowConfig
-from nnx.registry import EXPERIMENTS, MODELS
+from nnx.registry import MODELS
 
 INITS = {
     "zeros": nn.init.zeros_,
@@ -105,7 +104,6 @@ def shown(value) -> str:
     return "-" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-@EXPERIMENTS.register("gradient_flow", schema=GradientFlowConfig)
 def run(cfg, run) -> None:
     from nnx.data import load
 

@@ -15,10 +15,10 @@ from nnx.engine.cpu import flush_subnormals
 from nnx.engine.evaluate import metric_name
 from nnx.errors import NnxError
 from nnx.experiments.kd_mnist import figures
-from nnx.experiments.kd_mnist.config import KdMnistConfig, KdSettings
+from nnx.experiments.kd_mnist.config import KdSettings
 from nnx.experiments.kd_mnist.distillation import CachedTeacherLogits, Distiller, distillation_step, hint_projection
 from nnx.models import count_parameters, load_weights
-from nnx.registry import EXPERIMENTS, MODELS
+from nnx.registry import MODELS
 from nnx.report.exploration import explore
 
 RECORDED = ("test_acc", "test_errors", "test_loss")  # per model in metrics.json; per-class accuracies go to a table
@@ -71,7 +71,6 @@ def load_teacher(teacher, bundle, where: str, device: str) -> None:
                  fix="set teacher.hidden (etc.) to the architecture it was trained with")
 
 
-@EXPERIMENTS.register("kd_mnist", schema=KdMnistConfig)
 def run(cfg, run) -> None:
     kd = run.settings.kd
     for role in ("teacher", "student"):

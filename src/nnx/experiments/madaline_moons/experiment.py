@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnx.experiments.madaline_moons.config import MadalineMoonsConfig
 from nnx.experiments.madaline_moons.model import train_epoch
 from nnx.models.adaline import bipolar, check_learner, lms_config
-from nnx.registry import DATASETS, EXPERIMENTS, MODELS
+from nnx.registry import DATASETS, MODELS
 from nnx.report import classic_figures
 
 
@@ -19,7 +18,6 @@ def restore(net, weights: tuple) -> None:
     net.w, net.b, net.v, net.b_out = (np.copy(part) for part in weights)
 
 
-@EXPERIMENTS.register("madaline_moons", schema=MadalineMoonsConfig)
 def run(cfg, run) -> None:
     optim, trainer = lms_config(cfg.get("optim")), cfg.trainer
     check_learner(cfg, "madaline", "a Madaline")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from nnx.experiments.mcp_seven_segment import figures
-from nnx.experiments.mcp_seven_segment.config import McpConfig
 from nnx.experiments.mcp_seven_segment.model import DIGITS, all_inputs, bits, ideal_outputs
-from nnx.registry import EXPERIMENTS, MODELS
+from nnx.registry import MODELS
 
 
 def evaluate(net, inputs: np.ndarray, ideal: np.ndarray) -> dict:
@@ -30,7 +29,6 @@ def weight_rows(layer) -> list[dict]:
     ]
 
 
-@EXPERIMENTS.register("mcp_seven_segment", schema=McpConfig)
 def run(cfg, run) -> None:
     names = [cfg.model.name] if cfg.get("model") else list(cfg.nets)
     nets = {name: MODELS.build({"name": name}) for name in names}

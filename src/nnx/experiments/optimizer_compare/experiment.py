@@ -12,9 +12,9 @@ import torch.nn.functional as F
 
 from nnx.engine.cpu import flush_subnormals
 from nnx.experiments.optimizer_compare import figures, tensor_mlp
-from nnx.experiments.optimizer_compare.config import OptimizerCompareConfig, ProtocolConfig
+from nnx.experiments.optimizer_compare.config import ProtocolConfig
 from nnx.experiments.optimizer_compare.hand_optimizers import make_optimizer
-from nnx.registry import EXPERIMENTS, MODELS
+from nnx.registry import MODELS
 
 __all__ = ["run", "tensor_mlp"]   # importing this package registers model=tensor_mlp and the run
 
@@ -106,7 +106,6 @@ def accuracy(model, x, y) -> float:
     return (model(x).argmax(1) == y).float().mean().item()
 
 
-@EXPERIMENTS.register("optimizer_compare", schema=OptimizerCompareConfig)
 def run(cfg, run) -> None:
     optim, protocol = run.settings.optim, run.settings.protocol
     names, lrs = optim.names(), optim.chosen_lrs()

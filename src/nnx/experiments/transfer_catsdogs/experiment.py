@@ -10,11 +10,10 @@ import torch
 from nnx.engine import OptimizerRecipe, TrainerConfig, evaluate, fit, required
 from nnx.errors import NnxError
 from nnx.experiments.transfer_catsdogs import backbones  # importing it registers model=transfer
-from nnx.experiments.transfer_catsdogs.config import TransferCatsDogsConfig
 from nnx.experiments.transfer_catsdogs.features import feature_bundle
 from nnx.experiments.transfer_catsdogs.figures import misclassified_grid, pca_scatter
 from nnx.experiments.transfer_catsdogs.lite import LITE, check_available
-from nnx.registry import EXPERIMENTS, MODELS
+from nnx.registry import MODELS
 
 
 def check(cfg, trainer: TrainerConfig) -> None:
@@ -28,7 +27,6 @@ def check(cfg, trainer: TrainerConfig) -> None:
                        fix="use data.val_fraction=0")
 
 
-@EXPERIMENTS.register("transfer_catsdogs", schema=TransferCatsDogsConfig)
 def run(cfg, run) -> None:
     from nnx.data import load
 

@@ -66,7 +66,7 @@ def test_an_experiment_is_found_by_its_package_name():
     from nnx.experiments.kd_mnist import config, experiment
     from nnx.runner import load_experiment
 
-    entry = load_experiment("kd_mnist")
-    assert entry.factory is experiment.run and entry.schema is config.SCHEMA
+    found = load_experiment("kd_mnist")
+    assert found.run is experiment.run and found.schema is config.SCHEMA
     with pytest.raises(NnxError, match="has no package nnx.experiments.kd_mnistt with config.py and experiment.py"):
         load_experiment("kd_mnistt")

@@ -14,6 +14,7 @@ import subprocess
 import time
 import traceback
 from pathlib import Path
+from typing import Callable
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -22,7 +23,7 @@ from nnx.engine.cpu import check_threads, torch_threads
 from nnx.errors import NnxError
 from nnx.fileio import write_json_atomic
 from nnx.overrides import is_hydra_override, override_key
-from nnx.registry import DATASETS, MODELS, OPTIMIZERS, Entry, settings_from, validate_against
+from nnx.registry import DATASETS, MODELS, OPTIMIZERS, settings_from, validate_against
 from nnx.run import Run
 
 log = logging.getLogger("nnx")
@@ -43,7 +44,13 @@ class CommonConfig:
     cpu_threads: int | None = None
 
 
-def load_experiment(name: str) -> Entry:
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    run: Callable[[DictConfig, Run], None]
+    schema: type
+
+
+def load_experiment(name: str) -> Experiment:
     """An experiment is its package, `nnx.experiments.<name>`: `config.SCHEMA`, its settings' dataclass, and
     `experiment.run(cfg, run)`, its run (importing `experiment.py` registers the models only it uses)."""
     package = f"nnx.experiments.{name}"
@@ -55,7 +62,7 @@ def load_experiment(name: str) -> Entry:
             raise
         raise NnxError(f"experiment {name!r} has no package {package} with config.py and experiment.py",
                        fix="README: Adding an experiment") from None
-    return Entry(module.run, config.SCHEMA)
+    return Experiment(module.run, config.SCHEMA)
 
 
 def apply_smoke(cfg: DictConfig, overrides: list[str] | None = None) -> DictConfig:
@@ -190,18 +197,18 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> tuple[str, int]:
     run = Run(run_dir, device="?", seed=cfg.get("seed", 0), log=log)
     error, user_error, interrupted = None, False, False
     try:
-        entry = load_experiment(cfg.name)
+        experiment = load_experiment(cfg.name)
         cfg = apply_smoke(cfg)
         console.print_config(cfg)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))  # what actually ran
-        run.settings = validate(cfg, entry.schema)
-        run.optimizer = optimizer_recipe(cfg, entry.schema)
+        run.settings = validate(cfg, experiment.schema)
+        run.optimizer = optimizer_recipe(cfg, experiment.schema)
         run.choices = group_choices()
         run.loggers = open_loggers(cfg, run_dir)
         run.device = resolve_device(cfg.device)
         seed_everything(cfg.seed)
         with torch_threads(run.device, cfg.get("cpu_threads")):
-            entry.factory(cfg, run)
+            experiment.run(cfg, run)
     except NnxError as err:
         error, user_error = str(err), True
     except KeyboardInterrupt:

@@ -33,7 +33,8 @@ COMMON_KEYS = (
     "name", "description", "source", "seed", "device", "smoke", "smoke_overrides",
     "primary_metric", "reference", "reference_data", "paths", "optimize_metric", "logger", "cpu_threads",
 )
-GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS, "optim": OPTIMIZERS}  # optim: by optimizer_recipe
+GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS}  # checked by `validate`; `optim` by `optimizer_recipe`
+GROUPS = (*GROUP_REGISTRIES, "optim")
 
 
 @dataclasses.dataclass
@@ -93,8 +94,9 @@ def validate(cfg: DictConfig, schema: type | None):
     """Check types and keys of every part of the config before anything runs; return the experiment's typed
     settings (its schema's dataclass, filled from the config), which the experiment reads as `run.settings`.
 
-    A group (data, model, optim) is checked by its registry, unless the experiment's schema declares it: then the
-    experiment owns that group's keys (optimizer_compare's `optim` adds `impl` and `lrs` to the optimizer names)."""
+    The data and model groups are checked by their registries (and `optim` by `optimizer_recipe`), unless the
+    experiment's schema declares the group: then the experiment owns its keys (optimizer_compare's `optim` adds
+    `impl` and `lrs` to the optimizer names)."""
     validate_against(CommonConfig, {k: cfg.get(k) for k in ("seed", "device", "smoke", "cpu_threads")}, "")
     check_threads(cfg.get("cpu_threads"))
     if not 0 <= cfg.seed < 2**32:
@@ -102,10 +104,10 @@ def validate(cfg: DictConfig, schema: type | None):
     own = {field.name for field in dataclasses.fields(schema)} if schema is not None else set()
     for group, registry in GROUP_REGISTRIES.items():
         part = cfg.get(group)
-        if group not in own and group != "optim" and isinstance(part, DictConfig) and part.get("name") in registry:
+        if group not in own and isinstance(part, DictConfig) and part.get("name") in registry:
             registry.validate(part, where=group)
     if schema is not None:
-        skip = (*COMMON_KEYS, *(group for group in GROUP_REGISTRIES if group not in own))
+        skip = (*COMMON_KEYS, *(group for group in GROUPS if group not in own))
         rest = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in skip}
         return settings_from(schema, rest, "")
     return None

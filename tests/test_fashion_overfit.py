@@ -174,14 +174,15 @@ def test_a_negative_l1_is_one_clear_error(cli):
     (["grid_images=0"], "grid_images=0"),
 ])
 def test_settings_that_make_no_sense_are_refused(compose, overrides, message):
+    from nnx.engine import OptimizerRecipe
     from nnx.errors import NnxError
     from nnx.experiments.fashion_overfit.experiment import check
-    from nnx.runner import load_experiment, optimizer_recipe, validate
+    from nnx.runner import load_experiment, validate
 
     cfg, schema = compose(EXP, "variant=l2", *overrides), load_experiment("fashion_overfit").schema
     with pytest.raises(NnxError, match=message.replace(".", r"\.")):
         validate(cfg, schema)  # each group's ranges, before anything runs
-        optimizer_recipe(cfg, schema)  # optim's, as it is bound to its torch.optim class
+        OptimizerRecipe.from_config(cfg.optim)  # optim's, as the runner binds it to its torch.optim class
         check(cfg)  # the rule across groups
 
 

@@ -84,3 +84,9 @@ def test_an_interrupted_job_is_counted_as_interrupted_not_failed(cli, tmp_path):
     (folder / "1" / "metrics.json").write_text(json.dumps(metrics))
     assert cli("report", str(folder)).returncode == 0
     assert "(1 finished, 0 failed, 1 interrupted)" in (folder / "summary.md").read_text().splitlines()[0]
+
+
+def test_an_optimizer_torch_refuses_is_refused_before_any_data_is_read(cli, tmp_path):
+    result = cli("run", "experiment=kd_mnist", "smoke=true", "optim=nesterov", "optim.momentum=0",
+                 f"data.root={tmp_path / 'absent'}")  # the data would be the first error if it were read first
+    assert_clear(result, "optim.name=nesterov: Nesterov momentum requires a momentum", "optim.momentum=0.9")

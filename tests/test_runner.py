@@ -41,17 +41,18 @@ def test_the_optim_group_is_checked_once_and_bound_to_its_torch_class(monkeypatc
     from nnx.engine import OptimizerRecipe, fit
     from nnx.experiments.optimizer_compare.config import OptimizerCompareConfig
     from nnx.run import Run
-    from nnx.runner import optimizer_recipe
+    from nnx.runner import binds_optimizer
     from test_engine import QUIET, setup  # a small digits bundle and an mlp
 
     cfg = OmegaConf.create({"optim": {"name": "adam", "lr": 0.01, "betas": [0.8, 0.9]}})
-    recipe = optimizer_recipe(cfg, None)
+    assert binds_optimizer(cfg, None)
+    recipe = OptimizerRecipe.from_config(cfg.optim)
     assert recipe.make.func is torch.optim.Adam and recipe.make.keywords["lr"] == 0.01
     assert recipe.make.keywords["betas"] == (0.8, 0.9) and "momentum" not in recipe.make.keywords
-    assert optimizer_recipe(OmegaConf.create({"optim": {"name": "lms", "lr": 0.1}}), None) is None  # Adaline's own
-    assert optimizer_recipe(cfg, OptimizerCompareConfig) is None  # the experiment owns `optim`
+    assert not binds_optimizer(OmegaConf.create({"optim": {"name": "lms", "lr": 0.1}}), None)  # Adaline's own
+    assert not binds_optimizer(cfg, OptimizerCompareConfig)  # the experiment owns `optim`
     with pytest.raises(NnxError, match="Nesterov momentum requires a momentum"):  # torch's check, before any data
-        optimizer_recipe(OmegaConf.create({"optim": {"name": "nesterov", "momentum": 0.0}}), None)
+        OptimizerRecipe.from_config({"name": "nesterov", "momentum": 0.0})
 
     def checked_again(*args, **kwargs):
         raise AssertionError("fit checked the optim config again")

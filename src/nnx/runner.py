@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from nnx import console
 from nnx.engine.cpu import check_threads, torch_threads
+from nnx.engine.optim import OptimizerRecipe
 from nnx.errors import NnxError
 from nnx.fileio import write_json_atomic
 from nnx.overrides import is_hydra_override, override_key
@@ -33,7 +34,7 @@ COMMON_KEYS = (
     "name", "description", "source", "seed", "device", "smoke", "smoke_overrides",
     "primary_metric", "reference", "reference_data", "paths", "optimize_metric", "logger", "cpu_threads",
 )
-GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS}  # checked by `validate`; `optim` by `optimizer_recipe`
+GROUP_REGISTRIES = {"data": DATASETS, "model": MODELS}  # checked by `validate`; `optim` by OptimizerRecipe
 GROUPS = (*GROUP_REGISTRIES, "optim")
 
 
@@ -94,7 +95,7 @@ def validate(cfg: DictConfig, schema: type | None):
     """Check types and keys of every part of the config before anything runs; return the experiment's typed
     settings (its schema's dataclass, filled from the config), which the experiment reads as `run.settings`.
 
-    The data and model groups are checked by their registries (and `optim` by `optimizer_recipe`), unless the
+    The data and model groups are checked by their registries (and `optim` by `OptimizerRecipe`), unless the
     experiment's schema declares the group: then the experiment owns its keys (optimizer_compare's `optim` adds
     `impl` and `lrs` to the optimizer names)."""
     validate_against(CommonConfig, {k: cfg.get(k) for k in ("seed", "device", "smoke", "cpu_threads")}, "")
@@ -113,17 +114,12 @@ def validate(cfg: DictConfig, schema: type | None):
     return None
 
 
-def optimizer_recipe(cfg: DictConfig, schema: type | None):
-    """`run.optimizer`: the `optim:` group checked once and bound to its torch.optim class, which `fit` builds over
-    each model's parameters; None when the experiment's schema owns `optim` (optimizer_compare) or it names no
-    registered optimizer (Adaline's LMS rule, which its experiment checks)."""
+def binds_optimizer(cfg: DictConfig, schema: type | None) -> bool:
+    """Whether the runner binds `cfg.optim` (`run.optimizer`): not when the experiment's schema owns `optim`
+    (optimizer_compare) or it names no registered optimizer (Adaline's LMS rule, which its experiment checks)."""
     part = cfg.get("optim")
     own = schema is not None and "optim" in {field.name for field in dataclasses.fields(schema)}
-    if own or not isinstance(part, DictConfig) or part.get("name") not in OPTIMIZERS:
-        return None
-    from nnx.engine.optim import OptimizerRecipe
-
-    return OptimizerRecipe.from_config(part)
+    return not own and isinstance(part, DictConfig) and part.get("name") in OPTIMIZERS
 
 
 def group_choices() -> dict[str, str]:
@@ -204,7 +200,8 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> tuple[str, int]:
         console.print_config(cfg)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))  # what actually ran
         run.settings = validate(cfg, experiment.schema)
-        run.optimizer = optimizer_recipe(cfg, experiment.schema)
+        if binds_optimizer(cfg, experiment.schema):  # checked once, bound to its torch.optim class; fit builds it
+            run.optimizer = OptimizerRecipe.from_config(cfg.optim)
         run.choices = group_choices()
         run.loggers = open_loggers(cfg, run_dir)
         run.device = resolve_device(cfg.device)

@@ -71,3 +71,38 @@ def test_an_experiment_is_found_by_its_package_name():
     assert found.run is experiment.run and found.schema is config.SCHEMA
     with pytest.raises(NnxError, match="has no package nnx.experiments.kd_mnistt with config.py and experiment.py"):
         load_experiment("kd_mnistt")
+
+
+PATH_OF_LR = """
+import os, sys, traceback
+import nnx
+from nnx.engine.optim import OptimizerRecipe
+from nnx.errors import NnxError
+
+HOME = os.path.dirname(nnx.__file__) + os.sep
+
+def recorded(cls, cfg):
+    calls = [f"{frame.filename.removeprefix(HOME)}:{frame.name}" for frame in traceback.extract_stack()[:-1]
+             if frame.filename.startswith(HOME)]
+    print("PATH " + " -> ".join(calls) + f" -> from_config lr={cfg.lr}", file=sys.stderr)
+    raise NnxError("stopped here")
+
+OptimizerRecipe.from_config = classmethod(recorded)
+from nnx.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_optim_lr_reaches_its_torch_class_in_four_calls_from_the_cli(tmp_path):
+    """#24: `nnx run ... optim.lr=X` -> cli.main -> cmd_run -> hydra_main -> runner.execute ->
+    OptimizerRecipe.from_config, which binds X to torch.optim.Adam (fit builds it over each model's parameters)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", PATH_OF_LR, "run", "experiment=kd_mnist", "data=digits",
+                             "smoke=true", "optim.lr=0.0123", f"hydra.run.dir={tmp_path / 'run'}"],
+                            capture_output=True, text=True, timeout=120)
+    (path,) = [line for line in result.stderr.splitlines() if line.startswith("PATH ")]
+    assert path == ("PATH cli.py:main -> cli.py:cmd_run -> cli.py:hydra_main -> runner.py:execute -> "
+                    "from_config lr=0.0123"), path
+    assert result.returncode == 2 and "stopped here" in result.stderr

@@ -138,11 +138,9 @@ class Training:
         cfg = self.cfg = trainer_config(trainer_cfg)
         self.model, self.bundle, self.run, self.name, self.on_epoch = model, bundle, run, name, on_epoch
         model.to(bundle.device)
-        if is_optimizer(optimizer):
-            pass
-        elif scheduler is not None:  # it would step some other optimizer: never silently dropped
-            raise TypeError("fit: a built scheduler needs the built optimizer it steps, not an optim config")
-        else:
+        if not is_optimizer(optimizer):
+            if scheduler is not None:  # it would step some other optimizer: never silently dropped
+                raise TypeError("fit: a built scheduler needs the built optimizer it steps, not an optim config")
             recipe = optimizer if isinstance(optimizer, OptimizerRecipe) else OptimizerRecipe.from_config(optimizer)
             optimizer, scheduler = recipe([p for p in model.parameters() if p.requires_grad], cfg.epochs)
         self.optimizer, self.scheduler = optimizer, scheduler

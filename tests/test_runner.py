@@ -40,19 +40,19 @@ def test_the_optim_group_is_checked_once_and_bound_to_its_torch_class(monkeypatc
 
     from nnx.engine import OptimizerRecipe, fit
     from nnx.experiments.optimizer_compare.config import OptimizerCompareConfig
+    from nnx.registry import OPTIMIZERS
     from nnx.run import Run
-    from nnx.runner import binds_optimizer
+    from nnx.runner import runners_part
     from test_engine import QUIET, setup  # a small digits bundle and an mlp
 
     cfg = OmegaConf.create({"optim": {"name": "adam", "lr": 0.01, "betas": [0.8, 0.9]}})
-    assert binds_optimizer(cfg, None)
+    assert runners_part(cfg, None, "optim", OPTIMIZERS) is cfg.optim
     recipe = OptimizerRecipe.from_config(cfg.optim)
     assert recipe.make.func is torch.optim.Adam and recipe.make.keywords["lr"] == 0.01
     assert recipe.make.keywords["betas"] == (0.8, 0.9) and "momentum" not in recipe.make.keywords
-    assert not binds_optimizer(OmegaConf.create({"optim": {"name": "lms", "lr": 0.1}}), None)  # Adaline's own
-    assert not binds_optimizer(cfg, OptimizerCompareConfig)  # the experiment owns `optim`
-    with pytest.raises(NnxError, match="Nesterov momentum requires a momentum"):  # torch's check, before any data
-        OptimizerRecipe.from_config({"name": "nesterov", "momentum": 0.0})
+    lms = OmegaConf.create({"optim": {"name": "lms", "lr": 0.1}})
+    assert runners_part(lms, None, "optim", OPTIMIZERS) is None  # Adaline's own rule
+    assert runners_part(cfg, OptimizerCompareConfig, "optim", OPTIMIZERS) is None  # the experiment owns `optim`
 
     def checked_again(*args, **kwargs):
         raise AssertionError("fit checked the optim config again")

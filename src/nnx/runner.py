@@ -102,24 +102,28 @@ def validate(cfg: DictConfig, schema: type | None):
     check_threads(cfg.get("cpu_threads"))
     if not 0 <= cfg.seed < 2**32:
         raise NnxError(f"seed={cfg.seed} must be in [0, 2**32)", fix="e.g. seed=0")
-    own = {field.name for field in dataclasses.fields(schema)} if schema is not None else set()
     for group, registry in GROUP_REGISTRIES.items():
-        part = cfg.get(group)
-        if group not in own and isinstance(part, DictConfig) and part.get("name") in registry:
+        if (part := runners_part(cfg, schema, group, registry)) is not None:
             registry.validate(part, where=group)
     if schema is not None:
-        skip = (*COMMON_KEYS, *(group for group in GROUPS if group not in own))
+        skip = (*COMMON_KEYS, *(group for group in GROUPS if group not in owned_groups(schema)))
         rest = {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k not in skip}
         return settings_from(schema, rest, "")
     return None
 
 
-def binds_optimizer(cfg: DictConfig, schema: type | None) -> bool:
-    """Whether the runner binds `cfg.optim` (`run.optimizer`): not when the experiment's schema owns `optim`
-    (optimizer_compare) or it names no registered optimizer (Adaline's LMS rule, which its experiment checks)."""
-    part = cfg.get("optim")
-    own = schema is not None and "optim" in {field.name for field in dataclasses.fields(schema)}
-    return not own and isinstance(part, DictConfig) and part.get("name") in OPTIMIZERS
+def owned_groups(schema: type | None) -> set[str]:
+    """The groups an experiment's schema declares, whose keys it checks itself (optimizer_compare's `optim`)."""
+    return {field.name for field in dataclasses.fields(schema)} if schema is not None else set()
+
+
+def runners_part(cfg: DictConfig, schema: type | None, group: str, registry) -> DictConfig | None:
+    """`cfg.<group>` when the runner checks it: a registered name (not Adaline's LMS rule, which its experiment
+    checks) in a group the experiment's schema does not own; None otherwise."""
+    part = cfg.get(group)
+    if group in owned_groups(schema) or not isinstance(part, DictConfig) or part.get("name") not in registry:
+        return None
+    return part
 
 
 def group_choices() -> dict[str, str]:
@@ -200,8 +204,8 @@ def execute(cfg: DictConfig, run_dir: Path, multirun: bool) -> tuple[str, int]:
         console.print_config(cfg)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))  # what actually ran
         run.settings = validate(cfg, experiment.schema)
-        if binds_optimizer(cfg, experiment.schema):  # checked once, bound to its torch.optim class; fit builds it
-            run.optimizer = OptimizerRecipe.from_config(cfg.optim)
+        if (optim := runners_part(cfg, experiment.schema, "optim", OPTIMIZERS)) is not None:
+            run.optimizer = OptimizerRecipe.from_config(optim)  # checked once, bound to its class; fit builds it
         run.choices = group_choices()
         run.loggers = open_loggers(cfg, run_dir)
         run.device = resolve_device(cfg.device)

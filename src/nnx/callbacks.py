@@ -30,12 +30,12 @@ class SweepSummary(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         from nnx import sweep_progress, sweep_resume
 
-        sweep_resume.mark_running(Path(config.hydra.sweep.dir))  # until the CLI's Hydra call returns (cli.cmd_run)
+        sweep = Path(config.hydra.sweep.dir)
+        sweep_resume.mark_running(sweep)  # until the CLI's Hydra call returns (cli.cmd_run)
         if os.environ.get(SWEEP_DIR_ENV):
-            Path(os.environ[SWEEP_DIR_ENV]).write_text(str(Path(config.hydra.sweep.dir).resolve()))
+            Path(os.environ[SWEEP_DIR_ENV]).write_text(str(sweep.resolve()))
         if sweep_progress.on_terminal():
-            total = sweep_progress.planned_jobs(config)
-            self.progress = sweep_progress.SweepProgress(Path(config.hydra.sweep.dir), total).begin()
+            self.progress = sweep_progress.SweepProgress(sweep, sweep_progress.planned_jobs(config)).begin()
 
     def on_job_end(self, config: DictConfig, job_return, **kwargs) -> None:
         from hydra.core.hydra_config import HydraConfig

@@ -183,14 +183,15 @@ def cmd_run(args: list[str]) -> int:
                 callbacks.SweepSummary().write(sweep_dir(), final=False)
             raise
         except SystemExit as stop:  # Hydra refused the command line (a key, a type, an option) before any run:
-            if stop.code == 1 and not run_codes and not (sweep_dir() and any(sweep_dir().glob("*/.hydra"))):
+            from nnx.report.summary import job_dirs
+
+            if stop.code == 1 and not run_codes and not ((sweep := sweep_dir()) and job_dirs(sweep)):
                 sys.exit(2)  # a user-fixable error, like nnx's own (Hydra printed why)
             raise
         finally:
             os.environ.pop(sweep_resume.RESUME_ENV, None)
-            if sweep_dir():
-                (sweep_dir() / sweep_resume.RUNNING).unlink(missing_ok=True)
-        sweep = sweep_dir()
+            if sweep := sweep_dir():
+                sweep_resume.clear_running(sweep)
     if run_codes or sweep is None:
         return run_codes[0] if run_codes else 0
     jobs = callbacks.unfinished_jobs(sweep)

@@ -27,13 +27,16 @@ log = logging.getLogger("nnx")
 RESUME_ENV = "NNX_RESUME_SWEEP"  # set by `nnx run resume_sweep=PATH` for every job of the resumed sweep
 RESUME_ARG = re.compile(r"\+{0,2}resume_sweep=(.*)")
 SET_ASIDE = "earlier"  # where a resumed sweep moves the earlier attempts it does not keep or continue
-STOPPED = ("interrupted", "killed")  # statuses of a run stopped from outside: it may continue from its last.pt
 RUNNING = ".nnx-running"  # in a sweep folder while the process that launched it runs: "<host> <pid>"
 
 
 def mark_running(sweep_dir: Path) -> None:
     sweep_dir.mkdir(parents=True, exist_ok=True)
     (sweep_dir / RUNNING).write_text(f"{socket.gethostname()} {os.getpid()}")
+
+
+def clear_running(sweep_dir: Path) -> None:
+    (sweep_dir / RUNNING).unlink(missing_ok=True)
 
 
 def check_not_running(sweep_dir: Path) -> None:
@@ -111,8 +114,8 @@ def resume_args(args: list[str]) -> tuple[list[str], Path | None]:
 
     The overrides typed now replace the earlier ones with the same key (e.g. `hydra/launcher=joblib`, or a longer
     `seed=0,1,2,3,4,5` to extend the sweep); `prepare_resume` then renumbers the earlier job folders to the new
-    grid. Each job keeps its earlier result when its config is unchanged and its status is ok (see
-    `finished_earlier`), so only the new, missing, failed and diverged jobs run.
+    grid. Each earlier job is kept, continued or set aside as `plan` decides (`job_to_run` applies it in each job),
+    so only the new, missing, stopped, failed, diverged and changed jobs run.
     """
     chosen = [m.group(1) for arg in args if (m := RESUME_ARG.fullmatch(arg))]
     if not chosen:
@@ -206,7 +209,7 @@ def plan(job_dir: Path, now: dict) -> tuple[str, str]:
     """What a resumed sweep does with the earlier attempt in `job_dir` of the job whose comparable config is `now`,
     and why: "run" (nothing there but Hydra's own files), "keep" (an ok run of this config), "continue" (a run of
     this config stopped from outside, with a last.pt: it trains on in place), or "set aside" (anything else)."""
-    from nnx.report.run_report import read_metrics, read_yaml
+    from nnx.report.run_report import STOPPED, read_metrics, read_yaml
 
     if not (job_dir / "config.yaml").is_file() and not (job_dir / "metrics.json").is_file():
         return "run", "nothing ran"  # no folder, or only Hydra's own files

@@ -12,6 +12,7 @@ from nnx.errors import NnxError
 from nnx.report.markdown import fmt, markdown_table
 
 BOOKKEEPING = ("experiment", "status", "error", "duration_s", "device", "seed", "git_commit", "data")
+STOPPED = ("interrupted", "killed")  # statuses of a run stopped from outside (Ctrl-C; killed: read_metrics says so)
 
 
 def read_metrics(run_dir: Path) -> dict:

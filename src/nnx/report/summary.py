@@ -14,6 +14,7 @@ from nnx.overrides import parse_override, sweep_grid
 from nnx.report.markdown import markdown_table
 from nnx.report.run_report import (
     BOOKKEEPING,
+    STOPPED,
     incomparable,
     read_config,
     read_metrics,
@@ -225,10 +226,10 @@ def write_summary(sweep_dir: Path) -> Path:
     write_text_atomic(sweep_dir / "summary.csv", buffer.getvalue())
     name = config.get("name", sweep_dir.parent.parent.name)
     failed = [row for row in rows if row.get("status") not in ("ok", "diverged")]
-    stopped = [row for row in failed if row.get("status") in ("interrupted", "killed")]  # did not fail: were stopped
+    stopped = [row for row in failed if row.get("status") in STOPPED]  # did not fail: were stopped
     not_run = max(0, (planned_jobs(sweep_dir) or 0) - len(rows))  # killed before they started
     counts = f"{len(rows) - len(failed)} finished, {len(failed) - len(stopped)} failed" + "".join(
-        f", {n} {status}" for status in ("interrupted", "killed")
+        f", {n} {status}" for status in STOPPED
         if (n := sum(row.get("status") == status for row in stopped))) + (f", {not_run} not run" if not_run else "")
     lines = [f"# {name}: sweep of {len(rows) + not_run} jobs ({counts})", ""]
     shown_rows, shown_metrics = collapse_groups(rows, metrics)

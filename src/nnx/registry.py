@@ -56,15 +56,19 @@ class Registry:
             raise NnxError(f"unknown {self.kind} {name!r}", fix=f"choose one of: {', '.join(self.names())}")
         return self._entries[name]
 
-    def validate(self, cfg: DictConfig | dict, where: str | None = None) -> dict:
-        """Check `cfg` (with its `name`) against the entry's schema; return the keyword arguments."""
+    def settings(self, cfg: DictConfig | dict, where: str | None = None) -> Any:
+        """`cfg` (with its `name`) checked against the entry's schema: that dataclass, filled (or, for an entry
+        without a schema, the keys as a dict)."""
         cfg = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
         entry = self.get(cfg.name)
         params = OmegaConf.to_container(cfg, resolve=True)
         params.pop("name")
-        if entry.schema is None:
-            return params
-        return validate_against(entry.schema, params, where or self.kind)
+        return params if entry.schema is None else settings_from(entry.schema, params, where or self.kind)
+
+    def validate(self, cfg: DictConfig | dict, where: str | None = None) -> dict:
+        """Check `cfg` (with its `name`) against the entry's schema; return the keyword arguments."""
+        settings = self.settings(cfg, where)
+        return settings if isinstance(settings, dict) else dataclasses.asdict(settings)
 
     def build(self, cfg: DictConfig | dict, **extra) -> Any:
         cfg = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)

@@ -13,10 +13,9 @@ import inspect
 from typing import Callable
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 
 from nnx.errors import NnxError
-from nnx.registry import OPTIMIZERS, settings_from
+from nnx.registry import OPTIMIZERS
 from nnx.schemas import OptimConfig, SchedulerConfig
 
 # Each name is torch.optim's own class; a recipe binds it the OptimConfig settings its signature takes.
@@ -39,15 +38,13 @@ class OptimizerRecipe:
     def from_config(cls, optim_cfg) -> OptimizerRecipe:
         """Keys, types and ranges (OptimConfig.__post_init__), then torch.optim's own checks on one dummy
         parameter (e.g. "Nesterov momentum requires a momentum"): every refusal before any data is read."""
-        cfg = optim_cfg if isinstance(optim_cfg, DictConfig) else OmegaConf.create(optim_cfg)
-        factory = OPTIMIZERS.get(cfg.name).factory
-        params = OmegaConf.to_container(cfg, resolve=True)
-        params.pop("name")
-        settings = settings_from(OptimConfig, params, "optim")
+        settings = OPTIMIZERS.settings(optim_cfg, "optim")  # its name, keys, types and ranges
+        name = optim_cfg.get("name")
+        factory = OPTIMIZERS.get(name).factory
         taken = inspect.signature(factory).parameters
         kwargs = {key: tuple(value) if isinstance(value, list) else value  # betas: torch takes a tuple
-                  for key, value in dataclasses.asdict(settings).items() if key in taken and key != "params"}
-        recipe = cls(cfg.name, settings, functools.partial(factory, **kwargs))
+                  for key, value in dataclasses.asdict(settings).items() if key in taken}
+        recipe = cls(name, settings, functools.partial(factory, **kwargs))
         recipe([torch.zeros(1, requires_grad=True)], epochs=1)
         return recipe
 

@@ -94,22 +94,25 @@ def test_every_model_yaml_extends_its_schema_or_has_none():
 
     for experiment in EXPERIMENTS:
         load_experiment(experiment)  # registers the experiments' own models
+    schemas = model_schemas(experiment_configs())
     for path in sorted((CONF / "model").glob("*.yaml")):
         raw = OmegaConf.to_container(OmegaConf.load(path))
         schema = MODELS.get(raw["name"]).schema
         # the registry checks with the dataclass Hydra types the YAML with
-        assert schema is model_schemas(experiment_configs()).get(raw["name"]), path.name
+        assert schema is schemas.get(raw["name"]), path.name
         assert ("defaults" in raw) == (schema is not None) and (schema is not None or raw.keys() == {"name"})
 
 
 def test_the_schemas_name_what_the_torch_code_builds():
+    from nnx.experiments.gradient_flow.config import INIT_NAMES
+    from nnx.experiments.gradient_flow.experiment import INITS
     from nnx.experiments.transfer_catsdogs.backbones import TORCHVISION_TRUNKS
-    from nnx.experiments.transfer_catsdogs.config import TRANSFER_BACKBONES
-    from nnx.experiments.transfer_catsdogs.lite import LITE
+    from nnx.experiments.transfer_catsdogs.config import LITE, TRANSFER_BACKBONES
     from nnx.models.mlp import ACTIVATIONS as LAYERS
     from nnx.schemas import ACTIVATIONS
 
     assert TRANSFER_BACKBONES == (*LITE, *TORCHVISION_TRUNKS) and ACTIVATIONS == tuple(LAYERS)
+    assert INIT_NAMES == tuple(INITS)
 
 
 def repeated_defaults(raw: dict, defaults: dict, prefix: str = "") -> list[str]:

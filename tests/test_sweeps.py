@@ -1,6 +1,5 @@
 """Sweeps at scale: Hydra's joblib / submitit launchers and Optuna sweeper (resuming one: test_sweep_resume.py)."""
 
-import csv
 import glob
 import json
 import os
@@ -12,7 +11,7 @@ import time
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import CONF, ROOT
+from conftest import CONF, ROOT, summary_rows
 from nnx import sweeps
 from nnx.errors import NnxError
 
@@ -82,13 +81,9 @@ def test_slurm_launcher_defaults(compose, monkeypatch):
 
 # --- end to end -----------------------------------------------------------------------------------------------------
 
-def read_rows(sweep_dir) -> list[dict]:
-    with open(sweep_dir / "summary.csv") as handle:
-        return list(csv.DictReader(handle))
-
 
 def summary_without_timing(sweep_dir) -> tuple[list[dict], str]:
-    rows = [{k: v for k, v in row.items() if k != "duration_s"} for row in read_rows(sweep_dir)]
+    rows = [{k: v for k, v in row.items() if k != "duration_s"} for row in summary_rows(sweep_dir)]
     table = [line.split("|") for line in (sweep_dir / "summary.md").read_text().splitlines()]
     text = "\n".join("|".join(cell for i, cell in enumerate(line) if i != 4) for line in table)  # 4: duration_s
     return rows, text
@@ -112,7 +107,7 @@ def test_optuna_search_writes_its_best_parameters(cli):
     result = cli("run", "-m", MCP, "hparams_search=optuna", *search, "optimize_metric=n_nonzero_weights",
                  "hydra.sweeper.direction=minimize", "hydra.sweeper.n_trials=5")
     (sweep,) = cli.sweep_dirs("mcp_seven_segment")
-    rows = read_rows(sweep)
+    rows = summary_rows(sweep)
     assert len(rows) == 5 and "Traceback" not in result.stderr
     failed = [r for r in rows if r["status"] == "failed"]  # seed=-1 is no numpy seed: the trial fails, the search not
     assert failed and all(r["seed"] == "-1" for r in failed) and result.returncode == 1

@@ -32,7 +32,7 @@ def check_hint_layers(teacher: torch.nn.Module, student: torch.nn.Module) -> Non
                            fix=f"use {role}.name=mlp, or kd.feature_weight=0")
 
 
-def train(model, bundle, trainer: TrainerConfig, cfg, run, name: str, step=None) -> list[float] | None:
+def train(model, bundle, trainer: TrainerConfig, run, name: str, step=None) -> list[float] | None:
     """fit() scoring the test set after each epoch (the accuracy-per-epoch figure; no model is chosen on it);
     the per-epoch test accuracies, or None when training diverged. A validation split is scored with the plain
     loss whatever the training loss, so both students' best epochs are chosen on one yardstick."""
@@ -102,7 +102,7 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
     else:
         epochs = trainer.epochs if kd.teacher_epochs is None else kd.teacher_epochs
         teacher_trainer = dataclasses.replace(trainer, epochs=epochs)
-        if train(teacher, bundle, teacher_trainer, cfg, run, "teacher") is None:
+        if train(teacher, bundle, teacher_trainer, run, "teacher") is None:
             return
     save_teacher(teacher, bundle, cfg, run.dir / "teacher.pt")  # also when reused: this run folder can be reused
     teacher_acc = record(teacher, bundle, run, "teacher", per_class)["test_acc"]
@@ -116,7 +116,7 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
     student = build("student")
     initial_weights = copy.deepcopy(student.state_dict())
     data_rng, torch_rng = bundle.rng_state(), rng_state(run.device)  # dropout draws on the GPU there
-    curves["student (cross-entropy)"] = train(student, bundle, trainer, cfg, run, "student")
+    curves["student (cross-entropy)"] = train(student, bundle, trainer, run, "student")
     if curves["student (cross-entropy)"] is None:
         return
     student_acc = record(student, bundle, run, "student", per_class)["test_acc"]
@@ -130,7 +130,7 @@ def teacher_student_and_distilled(cfg, run, kd: KdSettings) -> None:
     cache = CachedTeacherLogits(teacher, bundle) if CachedTeacherLogits.usable(bundle) and kd.cache_teacher else None
     step = distillation_step(teacher, kd.temperature, kd.alpha, kd.feature_weight, cache)
     label = f"distilled (T={kd.temperature:g}, α={kd.alpha:g})"
-    curves[label] = train(Distiller(distilled, projection), bundle, trainer, cfg, run, "kd", step=step)
+    curves[label] = train(Distiller(distilled, projection), bundle, trainer, run, "kd", step=step)
     if curves[label] is None:
         return
     kd_acc = record(distilled, bundle, run, "kd", per_class)["test_acc"]
